@@ -1,0 +1,227 @@
+"""Database schema (SQLAlchemy 2 typed models), engine set-up and migrations.
+
+The schema is owned by Alembic (``migrations/``): :func:`migrate` brings any
+database to head and the app calls it on start, so SQLite files and PostgreSQL
+databases upgrade the same way. SQLite gets WAL and foreign keys on every
+connection because several processes (CLI, Prefect workers) share one file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+from monitor.records import as_utc
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes; hands back aware UTC datetimes on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return as_utc(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class FeedRow(Base):
+    """A feed and its poll state: validators, last outcome, backoff, next poll."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    language: Mapped[str | None] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    interval_minutes: Mapped[float] = mapped_column(Float, default=30.0)
+    current_interval_minutes: Mapped[float] = mapped_column(Float, default=30.0)
+    etag: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[str | None] = mapped_column(String(200))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_outcome: Mapped[str | None] = mapped_column(String(40))
+    last_reason: Mapped[str | None] = mapped_column(Text)
+    last_new_entries: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ArticleRow(Base):
+    """One canonical URL and what became of it."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_status_seen", "status", "first_seen_at"),
+        Index("ix_articles_text_hash", "text_hash"),
+        Index("ix_articles_next_attempt", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
+    guid: Mapped[str | None] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    text_hash: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(20))
+    author: Mapped[str] = mapped_column(Text, default="")
+    site: Mapped[str] = mapped_column(String(300), default="")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    story: Mapped[str | None] = mapped_column(String(100))
+    verdict: Mapped[str | None] = mapped_column(String(20))
+    relevance: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    dup_method: Mapped[str | None] = mapped_column(String(40))
+    dup_score: Mapped[float | None] = mapped_column(Float)
+    dup_threshold: Mapped[float | None] = mapped_column(Float)
+    extraction_method: Mapped[str | None] = mapped_column(String(40))
+    fail_reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    human_verdict: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DedupKeyRow(Base):
+    """Candidate-retrieval index: band keys of each article's sketch, by day.
+
+    Looking up ``key IN (...) AND day >= window_start`` touches only the few
+    articles that share a band, whatever the size of the archive.
+    """
+
+    __tablename__ = "dedup_keys"
+    __table_args__ = (Index("ix_dedup_keys_key_day", "key", "day"),)
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    day: Mapped[int] = mapped_column(Integer)
+
+
+class OverrideRow(Base):
+    """A person's decision that later runs must respect.
+
+    ``kind`` is ``dedup`` (value ``not_duplicate`` or ``duplicate_of`` with
+    ``target_url``) or ``relevance`` (value ``on_story`` / ``off_story``). Keyed by
+    canonical URL so it survives a re-ingest of the same page.
+    """
+
+    __tablename__ = "overrides"
+    __table_args__ = (Index("ix_overrides_url_kind", "canonical_url", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(String(2048))
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(40))
+    target_url: Mapped[str | None] = mapped_column(String(2048))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RunRow(Base):
+    """One pipeline run (poll or ingest) and its counts, for reports and alerts."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def normalize_url(database_url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
+    return database_url
+
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    url = make_url(normalize_url(database_url))
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("poolclass", NullPool)
+        kwargs.setdefault("connect_args", {"timeout": 30})
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Any]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest Alembic revision (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def open_database(database_url: str, *, upgrade: bool = True) -> Engine:
+    """The engine the app uses: migrated on start unless told otherwise."""
+    engine = make_engine(database_url)
+    if upgrade:
+        migrate(engine)
+    return engine
