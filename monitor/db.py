@@ -86,6 +86,7 @@ class ArticleRow(Base):
         Index("ix_articles_status_seen", "status", "first_seen_at"),
         Index("ix_articles_text_hash", "text_hash"),
         Index("ix_articles_next_attempt", "status", "next_attempt_at"),
+        Index("ix_articles_url", "url"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

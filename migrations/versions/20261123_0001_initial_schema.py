@@ -113,6 +113,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_articles_duplicate_of_id'), ['duplicate_of_id'], unique=False)
         batch_op.create_index('ix_articles_next_attempt', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_articles_status_seen', ['status', 'first_seen_at'], unique=False)
+        batch_op.create_index('ix_articles_url', ['url'], unique=False)
         batch_op.create_index('ix_articles_text_hash', ['text_hash'], unique=False)
 
     op.create_table('dedup_keys',
@@ -138,6 +139,7 @@ def downgrade() -> None:
     op.drop_table('dedup_keys')
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.drop_index('ix_articles_text_hash')
+        batch_op.drop_index('ix_articles_url')
         batch_op.drop_index('ix_articles_status_seen')
         batch_op.drop_index('ix_articles_next_attempt')
         batch_op.drop_index(batch_op.f('ix_articles_duplicate_of_id'))

@@ -1,0 +1,131 @@
+"""The CPU-bound half of the pipeline, run in worker processes.
+
+Extraction holds the GIL for ~100 ms per page, so pages are analysed in a
+process pool: a worker gets the fetched bytes once and returns everything the
+filing step needs (article, relevance judgement, dedup fingerprint). The bytes
+never come back and nothing is parsed twice. Judging and fingerprinting here,
+next to extraction, keeps the parent process free for I/O and the database.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from monitor import dedup, extract, relevance, urls
+from monitor.config import ExtractionSettings
+from monitor.errors import BadInputError, MonitorError
+from monitor.records import Article, FeedEntry, Judgement, Page
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A page turned into a fileable article."""
+
+    article: Article
+    judgement: Judgement
+    fingerprint: dedup.Fingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisFailure:
+    """Why a fetched page could not become an article (no exception crosses processes)."""
+
+    reason: str
+
+
+@lru_cache(maxsize=8)
+def _stories(paths: tuple[str, ...]) -> tuple[relevance.Story, ...]:
+    return relevance.load_stories([Path(p) for p in paths])
+
+
+def judge_text(story_paths: tuple[str, ...], title: str, text: str) -> Judgement:
+    return relevance.judge_all(_stories(story_paths), title, text)
+
+
+def _extracted(page: Page, entry: FeedEntry | None, settings: ExtractionSettings) -> Article:
+    result = extract.extract_article(page, entry, settings)
+    article: Article = getattr(result, "article", result)
+    declared: str | None = getattr(result, "declared_canonical", None)
+    canonical = urls.choose_canonical(page.final_url, declared)
+    return replace(article, canonical_url=canonical, url=entry.link if entry else page.url)
+
+
+def analyze(
+    page: Page,
+    entry: FeedEntry | None,
+    settings: ExtractionSettings,
+    story_paths: tuple[str, ...],
+) -> Analysis | AnalysisFailure:
+    """Extract, judge and fingerprint one page; failures come back as data."""
+    try:
+        article = _extracted(page, entry, settings)
+    except BadInputError as exc:
+        return AnalysisFailure(f"extraction: {exc}")
+    except MonitorError as exc:
+        return AnalysisFailure(f"extraction: {exc}")
+    except Exception as exc:  # a library bug on hostile input must not kill the batch
+        return AnalysisFailure(f"extraction_error: {type(exc).__name__}: {exc}"[:500])
+    judgement = judge_text(story_paths, article.title, article.text)
+    fp = dedup.fingerprint(article.title, article.text)
+    return Analysis(article=article, judgement=judgement, fingerprint=fp)
+
+
+def _warm_up() -> None:
+    """Imports and caches built in the worker before the first page arrives."""
+    import trafilatura  # noqa: F401
+
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def process_count(settings: ExtractionSettings) -> int:
+    return settings.extract_processes or max(1, os.cpu_count() or 1)
+
+
+def get_pool(settings: ExtractionSettings) -> ProcessPoolExecutor:
+    """One pool per process, kept across batches (start-up costs ~1 s per worker).
+
+    ``forkserver`` avoids forking a parent that runs threads (HTTP fetchers,
+    Prefect's own), which can deadlock with ``fork``.
+    """
+    global _pool, _pool_size
+    size = process_count(settings)
+    with _pool_lock:
+        if _pool is None or _pool_size != size:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["monitor.analysis"])
+            _pool = ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_warm_up)
+            _pool_size = size
+        return _pool
+
+
+def reset_pool() -> None:
+    """Drop a broken pool (a worker died); the next call builds a new one."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def submit(
+    settings: ExtractionSettings,
+    story_paths: tuple[str, ...],
+    page: Page,
+    entry: FeedEntry | None,
+) -> Future[Analysis | AnalysisFailure]:
+    return get_pool(settings).submit(analyze, page, entry, settings, story_paths)
+
+
+atexit.register(reset_pool)

@@ -1,0 +1,340 @@
+"""Fetch, analyse and file pages: the per-article half of the pipeline.
+
+Pages are fetched by a thread pool (I/O, per-host limits in the Fetcher) and
+analysed by the process pool as soon as each arrives; the parent files results
+in arrival order in one session, committing every ``COMMIT_EVERY`` items, so
+database writes are batched and memory holds only the pages in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor import analysis, dedup, store
+from monitor.analysis import Analysis, AnalysisFailure
+from monitor.config import Settings
+from monitor.db import ArticleRow, FeedRow
+from monitor.errors import BadInputError, FetchError, TransientFetchError
+from monitor.fetch import Fetcher
+from monitor.records import (
+    DedupDecision,
+    FeedEntry,
+    Judgement,
+    Label,
+    Outcome,
+    Page,
+    Status,
+    utcnow,
+)
+from monitor.urls import canonicalize
+
+COMMIT_EVERY = 50
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    entry: FeedEntry
+    canonical: str
+
+
+Result = Analysis | AnalysisFailure | FetchError
+
+
+def _story_paths(settings: Settings) -> tuple[str, ...]:
+    return tuple(str(p) for p in settings.story_paths)
+
+
+def status_for(judgement: Judgement, decision: DedupDecision | None) -> Status:
+    if decision is not None and decision.is_duplicate:
+        return Status.DUPLICATE
+    return {
+        Label.ON_STORY: Status.FILED,
+        Label.REVIEW: Status.REVIEW,
+        Label.OFF_STORY: Status.OFF_STORY,
+    }[judgement.label]
+
+
+def outcome_from_row(row: ArticleRow, session: Session, *, reason: str = "") -> Outcome:
+    original = session.get(ArticleRow, row.duplicate_of_id) if row.duplicate_of_id else None
+    return Outcome(
+        url=row.url,
+        canonical_url=row.canonical_url,
+        status=Status(row.status),
+        title=row.title,
+        site=row.site,
+        language=row.language,
+        score=row.relevance,
+        reason=reason or (row.fail_reason or ""),
+        duplicate_of=original.canonical_url if original else None,
+        article_id=row.id,
+    )
+
+
+def _fetch_and_analyze(
+    settings: Settings, fetcher: Fetcher, items: Sequence[_Item]
+) -> Iterator[tuple[_Item, Result]]:
+    """Yield each item with its analysis or error as soon as it is ready."""
+    if not items:
+        return
+    story_paths = _story_paths(settings)
+    n_fetch = max(1, min(settings.fetch.workers, len(items)))
+    max_analysing = 2 * analysis.process_count(settings.extraction)
+    queue = iter(items)
+    fetching: dict[Future[Page], _Item] = {}
+    analysing: dict[Future[Analysis | AnalysisFailure], tuple[_Item, Page]] = {}
+
+    def top_up(pool: ThreadPoolExecutor) -> None:
+        while len(fetching) < n_fetch and len(analysing) < max_analysing:
+            item = next(queue, None)
+            if item is None:
+                return
+            fetching[pool.submit(fetcher.fetch_page, item.entry.link)] = item
+
+    with ThreadPoolExecutor(n_fetch, thread_name_prefix="newsmon-fetch") as pool:
+        top_up(pool)
+        while fetching or analysing:
+            done, _ = wait([*fetching, *analysing], return_when=FIRST_COMPLETED)
+            for fut in done:
+                if fut in fetching:
+                    item = fetching.pop(fut)  # type: ignore[call-overload]
+                    try:
+                        page = fut.result()
+                    except FetchError as exc:
+                        yield item, exc
+                        continue
+                    except Exception as exc:  # defensive: a fetcher bug is one failed page
+                        yield item, TransientFetchError(f"{type(exc).__name__}: {exc}")
+                        continue
+                    task = analysis.submit(settings.extraction, story_paths, page, item.entry)
+                    analysing[task] = (item, page)
+                else:
+                    item, page = analysing.pop(fut)  # type: ignore[call-overload]
+                    try:
+                        result: Analysis | AnalysisFailure = fut.result()
+                    except BrokenProcessPool:
+                        analysis.reset_pool()
+                        result = analysis.analyze(
+                            page, item.entry, settings.extraction, story_paths
+                        )
+                    yield item, result
+            top_up(pool)
+
+
+def file_batch(
+    settings: Settings, session: Session, fetcher: Fetcher, entries: Sequence[FeedEntry]
+) -> list[Outcome]:
+    now = utcnow()
+    outcomes: list[Outcome] = []
+    items: dict[str, _Item] = {}
+    for entry in entries:
+        try:
+            canonical = canonicalize(entry.link)
+        except BadInputError as exc:
+            outcomes.append(
+                Outcome(
+                    entry.link, entry.link, Status.FAILED, entry.title, reason=f"invalid_url: {exc}"
+                )
+            )
+            continue
+        items.setdefault(canonical, _Item(entry, canonical))
+    seen = store.seen_urls(
+        session,
+        [*items, *(i.entry.link for i in items.values())],
+        now,
+        settings.poll.page_retry_max,
+    )
+    todo = [i for c, i in items.items() if c not in seen and i.entry.link not in seen]
+    feed_ids = _feed_ids(session, {i.entry.feed_url for i in todo})
+    for n, (item, result) in enumerate(_fetch_and_analyze(settings, fetcher, todo), 1):
+        feed_id = feed_ids.get(item.entry.feed_url)
+        if isinstance(result, Analysis):
+            outcomes.append(_file(settings, session, item, result, feed_id, now))
+        else:
+            outcomes.append(_fail(settings, session, item, result, feed_id, now))
+        if n % COMMIT_EVERY == 0:
+            session.commit()
+    session.commit()
+    return outcomes
+
+
+def _feed_ids(session: Session, urls: set[str]) -> dict[str, int]:
+    urls.discard("")
+    if not urls:
+        return {}
+    rows = session.execute(select(FeedRow.url, FeedRow.id).where(FeedRow.url.in_(sorted(urls))))
+    return {url: id_ for url, id_ in rows}
+
+
+def _fail(
+    settings: Settings,
+    session: Session,
+    item: _Item,
+    error: FetchError | AnalysisFailure,
+    feed_id: int | None,
+    now: datetime,
+) -> Outcome:
+    if isinstance(error, FetchError):
+        reason = f"{error.reason}: {error}" if str(error) != error.reason else error.reason
+        transient = isinstance(error, TransientFetchError)
+    else:
+        reason, transient = error.reason, False
+    article_id = store.record_failure(
+        session,
+        canonical_url=item.canonical,
+        url=item.entry.link,
+        title=item.entry.title,
+        reason=reason[:1000],
+        transient=transient,
+        feed_id=feed_id,
+        guid=item.entry.guid or None,
+        settings=settings.poll,
+        now=now,
+    )
+    return Outcome(
+        url=item.entry.link,
+        canonical_url=item.canonical,
+        status=Status.FAILED,
+        title=item.entry.title,
+        reason=reason,
+        article_id=article_id,
+    )
+
+
+def _decide(
+    settings: Settings, session: Session, item: _Item, result: Analysis, now: datetime
+) -> tuple[Analysis, Judgement, DedupDecision]:
+    """Relevance (with any human decision) and the dedup decision for one analysis."""
+    article = result.article
+    existing = (
+        store.article_by_url(session, article.canonical_url)
+        if article.canonical_url != item.canonical
+        else None
+    )
+    if existing is not None and existing.status != Status.FAILED.value:
+        # The page declares a canonical URL we already hold: the same article under another URL.
+        root = existing.duplicate_of_id or existing.id
+        original = session.get(ArticleRow, root)
+        decision = DedupDecision(
+            original_id=root,
+            original_url=original.canonical_url if original else existing.canonical_url,
+            method="exact_url",
+            score=100.0,
+            threshold=100.0,
+        )
+        result = replace(result, article=replace(article, canonical_url=item.canonical))
+    else:
+        decision = dedup.find_duplicate(
+            session,
+            canonical_url=article.canonical_url,
+            title=article.title,
+            text=article.text,
+            fp=result.fingerprint,
+            seen_at=now,
+            settings=settings.dedup,
+        )
+    judgement = result.judgement
+    human = store.relevance_override(session, result.article.canonical_url)
+    if human in (Label.ON_STORY.value, Label.OFF_STORY.value):
+        judgement = replace(
+            judgement, label=Label(human), reasons=(*judgement.reasons, "human decision")
+        )
+    return result, judgement, decision
+
+
+def _file(
+    settings: Settings,
+    session: Session,
+    item: _Item,
+    result: Analysis,
+    feed_id: int | None,
+    now: datetime,
+    *,
+    replace_existing: bool = False,
+    dry_run: bool = False,
+) -> Outcome:
+    result, judgement, decision = _decide(settings, session, item, result, now)
+    article = result.article
+    status = status_for(judgement, decision)
+    article_id: int | None = None
+    if not dry_run:
+        fields = store.article_fields(
+            article,
+            status=status,
+            judgement=judgement,
+            decision=decision,
+            text_hash=result.fingerprint.text_hash,
+            feed_id=feed_id,
+            guid=item.entry.guid or None,
+            now=now,
+        )
+        article_id = store.upsert_article(session, fields, now, replace_existing=replace_existing)
+        if article_id is not None:
+            dedup.index_article(session, article_id, result.fingerprint, now)
+    return Outcome(
+        url=article.url,
+        canonical_url=article.canonical_url,
+        status=status,
+        title=article.title,
+        site=article.site,
+        language=article.language,
+        score=judgement.score,
+        reason="" if article_id or dry_run else "already filed by another run",
+        duplicate_of=decision.original_url if decision.is_duplicate else None,
+        article_id=article_id,
+        judgement=judgement,
+        dedup=decision,
+        dry_run=dry_run,
+    )
+
+
+def ingest_one(
+    settings: Settings,
+    session: Session,
+    fetcher: Fetcher,
+    url: str,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+) -> Outcome:
+    """One URL by hand: already-stored URLs are reported unless ``force``."""
+    try:
+        canonical = canonicalize(url)
+    except BadInputError as exc:
+        return Outcome(url, url, Status.FAILED, reason=f"invalid_url: {exc}")
+    existing = store.article_by_url(session, canonical)
+    if existing is not None and not force and existing.status != Status.FAILED.value:
+        return outcome_from_row(existing, session, reason="already stored (use force to redo)")
+    item = _Item(FeedEntry(feed_url="", link=url), canonical)
+    now = utcnow()
+    try:
+        page = fetcher.fetch_page(url)
+    except FetchError as exc:
+        if dry_run:
+            return Outcome(
+                url, canonical, Status.FAILED, reason=f"{exc.reason}: {exc}", dry_run=True
+            )
+        outcome = _fail(settings, session, item, exc, None, now)
+        session.commit()
+        return outcome
+    result = analysis.analyze(page, None, settings.extraction, _story_paths(settings))
+    if isinstance(result, AnalysisFailure):
+        if dry_run:
+            return Outcome(url, canonical, Status.FAILED, reason=result.reason, dry_run=True)
+        outcome = _fail(settings, session, item, result, None, now)
+        session.commit()
+        return outcome
+    outcome = _file(
+        settings, session, item, result, None, now, replace_existing=force, dry_run=dry_run
+    )
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()
+    return outcome

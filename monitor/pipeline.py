@@ -1,0 +1,319 @@
+"""The pipeline as plain functions: what the Prefect flows (and benchmarks) call.
+
+fetch feed -> parse entries -> drop seen -> fetch page -> extract -> normalize
+-> score relevance -> find duplicate -> file.
+
+Functions take Settings and records and return records; engines, HTTP clients
+and the extraction process pool are created once per process and cached here,
+so Prefect tasks can pass only plain values. Problems with one feed or page are
+returned as data (an ``error`` FeedResult, a ``failed`` Outcome with its
+reason), never raised: one bad source must not fail a run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from monitor import store
+from monitor.config import Settings
+from monitor.db import FeedRow, open_database, session_factory
+from monitor.errors import BadInputError
+from monitor.fetch import Fetcher
+from monitor.filing import file_batch, ingest_one
+from monitor.records import FeedEntry, Outcome, Status, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class FeedTarget:
+    id: int
+    url: str
+    name: str
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    feed_url: str
+    feed_name: str
+    outcome: str  # ok, not_modified, unchanged, error
+    http_status: int | None = None
+    reason: str = ""
+    total_entries: int = 0
+    new_entries: tuple[FeedEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    outcomes: tuple[Outcome, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PollSummary:
+    started_at: datetime
+    finished_at: datetime
+    feeds: tuple[FeedResult, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()
+    failures_by_reason: tuple[tuple[str, int], ...] = ()
+    feed_counts: tuple[tuple[str, int], ...] = field(default=())
+
+    @property
+    def filed(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.status is Status.FILED)
+
+    def count(self, status: Status) -> int:
+        return dict(self.counts).get(status.value, 0)
+
+    def as_text(self) -> str:
+        seconds = (self.finished_at - self.started_at).total_seconds()
+        feeds = ", ".join(f"{n} {k}" for k, n in self.feed_counts) or "none"
+        items = ", ".join(f"{n} {k}" for k, n in self.counts) or "no new items"
+        lines = [
+            f"Polled {len(self.feeds)} feed(s) in {seconds:.1f}s: {feeds}.",
+            f"Items: {items}.",
+        ]
+        for feed in self.feeds:
+            if feed.outcome == "error":
+                lines.append(f"  feed failed: {feed.feed_name or feed.feed_url}: {feed.reason}")
+        for reason, n in self.failures_by_reason:
+            lines.append(f"  pages failed ({n}): {reason}")
+        return "\n".join(lines)
+
+
+# --- per-process resources ----------------------------------------------------
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_fetchers: dict[str, Fetcher] = {}
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The migrated engine for this database, created once per process."""
+    with _lock:
+        engine = _engines.get(settings.database_url)
+        if engine is None:
+            engine = open_database(settings.database_url)
+            _engines[settings.database_url] = engine
+        return engine
+
+
+def session_for(settings: Settings) -> Session:
+    return session_factory(engine_for(settings))()
+
+
+def fetcher_for(settings: Settings) -> Fetcher:
+    """One fetcher per process so per-host limits and robots.txt caches are shared."""
+    key = settings.fetch.model_dump_json()
+    with _lock:
+        fetcher = _fetchers.get(key)
+        if fetcher is None:
+            fetcher = Fetcher(settings.fetch)
+            _fetchers[key] = fetcher
+        return fetcher
+
+
+def close_resources() -> None:
+    with _lock:
+        for fetcher in _fetchers.values():
+            fetcher.close()
+        _fetchers.clear()
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+# --- stages ------------------------------------------------------------------
+
+
+def prepare(settings: Settings) -> None:
+    """Migrate the database and sync configured feeds (idempotent)."""
+    with session_for(settings) as session:
+        store.sync_feeds(session, settings.feeds)
+        session.commit()
+
+
+def _target(row: FeedRow) -> FeedTarget:
+    return FeedTarget(id=row.id, url=row.url, name=row.name, language=row.language)
+
+
+def due_feeds(settings: Settings, *, only: Sequence[str] | None = None) -> list[FeedTarget]:
+    """Feeds whose time has come; ``only`` names feeds to poll now, whatever their schedule."""
+    with session_for(settings) as session:
+        if only:
+            rows = [store.ensure_feed(session, url) for url in only]
+            session.commit()
+        else:
+            rows = store.due_feeds(session, utcnow())
+        return [_target(row) for row in rows]
+
+
+def poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
+    """Fetch and parse one feed, update its poll state, keep only unseen entries."""
+    from monitor import feeds
+
+    now = utcnow()
+    with session_for(settings) as session:
+        row = session.get(FeedRow, feed.id)
+        if row is None:
+            return FeedResult(feed.url, feed.name, "error", reason="feed not in database")
+        poll = feeds.poll_feed(
+            fetcher_for(settings),
+            row.url,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            body_hash=row.body_hash,
+            max_entries=settings.poll.max_entries_per_feed,
+        )
+        new: list[FeedEntry] = []
+        if poll.entries:
+            links = {e.link: e for e in poll.entries}
+            canon = {link: _canonical_or_none(link) for link in links}
+            seen = store.seen_urls(
+                session,
+                [*links, *(c for c in canon.values() if c)],
+                now,
+                settings.poll.page_retry_max,
+            )
+            new = [
+                e
+                for link, e in links.items()
+                if link not in seen and canon[link] is not None and canon[link] not in seen
+            ]
+        _update_feed_state(settings, row, poll, len(new), now)
+        session.commit()
+        return FeedResult(
+            feed_url=feed.url,
+            feed_name=feed.name,
+            outcome=poll.outcome,
+            http_status=poll.http_status,
+            reason=poll.reason,
+            total_entries=len(poll.entries),
+            new_entries=tuple(new),
+        )
+
+
+def _canonical_or_none(link: str) -> str | None:
+    from monitor.urls import canonicalize
+
+    try:
+        return canonicalize(link)
+    except BadInputError:
+        return None
+
+
+def _update_feed_state(
+    settings: Settings, row: FeedRow, poll: object, new_count: int, now: datetime
+) -> None:
+    from monitor import feeds
+    from monitor.records import FeedPoll
+
+    assert isinstance(poll, FeedPoll)
+    row.last_polled_at = now
+    row.last_status = poll.http_status
+    row.last_outcome = poll.outcome
+    row.last_reason = poll.reason or None
+    if poll.etag is not None or poll.outcome != "not_modified":
+        row.etag = poll.etag
+    if poll.last_modified is not None or poll.outcome != "not_modified":
+        row.last_modified = poll.last_modified
+    if poll.body_hash:
+        row.body_hash = poll.body_hash
+    if poll.outcome == "error":
+        row.consecutive_failures = (row.consecutive_failures or 0) + 1
+        row.next_poll_at = feeds.schedule_failure(
+            consecutive_failures=row.consecutive_failures,
+            retry_after_s=poll.retry_after_s,
+            settings=settings.poll,
+            now=now,
+        )
+        return
+    if poll.final_url and poll.final_url != row.url:
+        row.url = poll.final_url  # moved permanently (301/308)
+    row.consecutive_failures = 0
+    row.last_new_entries = new_count
+    total = len(poll.entries) if poll.outcome == "ok" else 1
+    interval, next_at = feeds.schedule_success(
+        configured_minutes=row.interval_minutes,
+        current_minutes=row.current_interval_minutes,
+        new_entries=new_count,
+        total_entries=total,
+        settings=settings.poll,
+        now=now,
+    )
+    row.current_interval_minutes = interval
+    row.next_poll_at = next_at
+
+
+def process_entries(settings: Settings, entries: Sequence[FeedEntry]) -> BatchResult:
+    """Fetch, analyse and file a batch of entries; failures come back as outcomes."""
+    if not entries:
+        return BatchResult()
+    with session_for(settings) as session:
+        outcomes = file_batch(settings, session, fetcher_for(settings), entries)
+    return BatchResult(outcomes=tuple(outcomes))
+
+
+def due_retries(settings: Settings, limit: int = 200) -> list[FeedEntry]:
+    """Failed pages whose backoff has expired, as entries to process again."""
+    with session_for(settings) as session:
+        rows = store.due_retries(session, utcnow(), settings.poll.page_retry_max, limit)
+        return [FeedEntry(feed_url="", link=r.url, guid=r.guid or "", title=r.title) for r in rows]
+
+
+def ingest_url(
+    settings: Settings, url: str, *, dry_run: bool = False, force: bool = False
+) -> Outcome:
+    """One URL through the whole pipeline (the manual ``ingest-url`` flow)."""
+    with session_for(settings) as session:
+        return ingest_one(
+            settings, session, fetcher_for(settings), url, dry_run=dry_run, force=force
+        )
+
+
+def summarize(
+    feed_results: Sequence[FeedResult], outcomes: Sequence[Outcome], started_at: datetime
+) -> PollSummary:
+    counts = Counter(o.status.value for o in outcomes)
+    order = [s.value for s in Status]
+    reasons = Counter(o.reason.split(":")[0] for o in outcomes if o.status is Status.FAILED)
+    feed_counts = Counter(f.outcome for f in feed_results)
+    return PollSummary(
+        started_at=started_at,
+        finished_at=utcnow(),
+        feeds=tuple(feed_results),
+        outcomes=tuple(outcomes),
+        counts=tuple((k, counts[k]) for k in order if counts.get(k)),
+        failures_by_reason=tuple(reasons.most_common()),
+        feed_counts=tuple(sorted(feed_counts.items())),
+    )
+
+
+def record_run(settings: Settings, summary: PollSummary, kind: str = "poll") -> None:
+    with session_for(settings) as session:
+        counts = dict(summary.counts)
+        counts["feeds"] = len(summary.feeds)
+        counts["feeds_failed"] = sum(1 for f in summary.feeds if f.outcome == "error")
+        store.record_run(session, kind, summary.started_at, counts)
+        session.commit()
+
+
+def run_poll(settings: Settings, *, only: Sequence[str] | None = None) -> PollSummary:
+    """The whole poll without any orchestrator (benchmarks, tests, the no-Prefect baseline)."""
+    started = utcnow()
+    prepare(settings)
+    results = [poll_feed(settings, feed) for feed in due_feeds(settings, only=only)]
+    entries = [e for r in results for e in r.new_entries] + due_retries(settings)
+    outcomes: list[Outcome] = []
+    size = settings.poll.batch_size
+    for start in range(0, len(entries), size):
+        outcomes.extend(process_entries(settings, entries[start : start + size]).outcomes)
+    summary = summarize(results, outcomes, started)
+    record_run(settings, summary)
+    return summary
