@@ -107,6 +107,9 @@ class ServeSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=1, le=65535)
     run_limit: int = Field(default=4, ge=1)
+    # How often `newsmon serve` asks the Prefect server for runs to start. Prefect's
+    # default (10 s) alone breaks the 5 s trigger-to-verdict goal of ingest-url.
+    query_seconds: float = Field(default=1.0, gt=0, le=60)
 
 
 class FileConfig(_Strict):
@@ -166,7 +169,9 @@ def read_yaml(path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(unknown line)"
-        raise ConfigError(f"{path}: {where}: invalid YAML: {exc}") from exc
+        problem = getattr(exc, "problem", None) or str(exc)
+        detail = " ".join(str(problem).split())
+        raise ConfigError(f"{path}: {where}: invalid YAML: {detail}") from exc
 
 
 def load_file_config(path: Path) -> FileConfig:
@@ -188,7 +193,9 @@ def _env_float(env: dict[str, str], name: str) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"environment: {name}: expected a number of seconds (got {raw!r})") from None
+        raise ConfigError(
+            f"environment: {name}: expected a number of seconds (got {raw!r})"
+        ) from None
     if value < 0:
         raise ConfigError(f"environment: {name}: expected a number >= 0 (got {raw!r})")
     return value
@@ -250,4 +257,3 @@ def load_settings(
         alerts=file_cfg.alerts,
         serve=file_cfg.serve,
     )
-

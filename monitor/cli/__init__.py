@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from monitor.cli import core, dedup, outputs, review
+from . import core, dedup, outputs, review
 
 
 def build_app() -> typer.Typer:

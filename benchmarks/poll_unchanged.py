@@ -1,0 +1,136 @@
+"""Polling feeds that did not change must cost one request each and no parsing.
+
+Serves N feeds (default 200) from 127.0.0.1: half answer conditional requests
+with 304, half ignore validators and send the same body again (caught by the
+body hash). Polls them all once with every feed changed (new entries each),
+then again unchanged, and prints both times side by side with their ratio and
+how many feeds were parsed.
+
+    python benchmarks/poll_unchanged.py [--feeds 200] [--entries 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from monitor import feeds as feeds_module  # noqa: E402
+from monitor import pipeline  # noqa: E402
+from monitor.config import load_settings  # noqa: E402
+from monitor.records import utcnow  # noqa: E402
+
+
+def feed_body(n: int, version: int, entries: int, base: str) -> bytes:
+    now = format_datetime(utcnow())
+    items = "".join(
+        f"<item><title>Feed {n} item {version}-{i}: a headline of ordinary length</title>"
+        f"<link>{base}/a/{n}/{version}/{i}.html</link><guid>{base}/a/{n}/{version}/{i}</guid>"
+        f"<pubDate>{now}</pubDate><description>Summary of item {i}, a sentence or two of "
+        f"text as feeds carry them, with <b>markup</b> and entities &amp; more.</description></item>"
+        for i in range(entries)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Feed {n}</title><link>{base}/</link><description>d</description>{items}"
+        f"</channel></rss>"
+    ).encode()
+
+
+def serve(n_feeds: int, entries: int) -> tuple[ThreadingHTTPServer, dict[str, int]]:
+    state = {"version": 1, "requests": 0}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            with lock:
+                state["requests"] += 1
+            n = int(self.path.split("/")[-1].split(".")[0])
+            version = state["version"]
+            etag = f'"{n}-{version}"'
+            if n % 2 == 0 and self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            body = feed_body(n, version, entries, f"http://127.0.0.1:{self.server.server_address[1]}")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            if n % 2 == 0:
+                self.send_header("ETag", etag)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--entries", type=int, default=30)
+    args = parser.parse_args()
+
+    server, state = serve(args.feeds, args.entries)
+    port = server.server_address[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "feeds.yaml"
+        lines = ["feeds:"] + [
+            f"  - {{url: 'http://127.0.0.1:{port}/feed/{n}.xml', name: f{n}}}"
+            for n in range(args.feeds)
+        ]
+        cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        settings = load_settings(
+            cfg,
+            env={
+                "MONITOR_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+                "MONITOR_HOST_INTERVAL_S": "0",
+            },
+        )
+        pipeline.prepare(settings)
+        targets = pipeline.due_feeds(settings, only=[f.url for f in settings.feeds])
+        parsed = {"n": 0}
+        real_parse = feeds_module.parse_feed
+
+        def counting_parse(*a: object, **k: object) -> object:
+            parsed["n"] += 1
+            return real_parse(*a, **k)  # type: ignore[arg-type]
+
+        def poll_all() -> tuple[float, int, int]:
+            parsed["n"] = 0
+            before = state["requests"]
+            start = time.perf_counter()
+            with mock.patch.object(feeds_module, "parse_feed", counting_parse):
+                for target in targets:
+                    pipeline.poll_feed(settings, target)
+            return time.perf_counter() - start, state["requests"] - before, parsed["n"]
+
+        poll_all()  # warm-up: validators and hashes stored, imports done
+        state["version"] += 1
+        changed, changed_req, changed_parsed = poll_all()
+        unchanged, unchanged_req, unchanged_parsed = poll_all()
+        pipeline.close_resources()
+    server.shutdown()
+
+    print(f"feeds: {args.feeds} ({args.feeds // 2} answer 304, the rest resend the same body)")
+    print(f"entries per feed: {args.entries}")
+    print(f"changed poll:   {changed:7.3f} s  requests={changed_req}  parsed={changed_parsed}")
+    print(f"unchanged poll: {unchanged:7.3f} s  requests={unchanged_req}  parsed={unchanged_parsed}")
+    print(f"ratio unchanged/changed: {unchanged / changed:.3f}  (target <= 0.2)")
+
+
+if __name__ == "__main__":
+    main()

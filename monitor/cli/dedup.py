@@ -1,0 +1,110 @@
+"""``newsmon dedup``: why an article is (not) a duplicate, and the operator's say.
+
+``explain`` re-checks the index candidates so an operator sees the figures
+behind a decision (method, score against threshold, every candidate
+considered); the two ``mark-*`` commands store an override that later runs
+respect, and fix the article row at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from monitor.cli.common import ConfigOption, JsonOption, console, db_session, print_json
+from monitor.dedup_index import (
+    DedupExplanation,
+    explain,
+    mark_duplicate_of,
+    mark_not_duplicate,
+)
+
+UrlArgument = Annotated[str, typer.Argument(help="Canonical URL (or fetched URL) of the article.")]
+NoteOption = Annotated[str, typer.Option("--note", help="Why: kept with the override.")]
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _show(ex: DedupExplanation) -> None:
+    console.print(f"[bold]{ex.title or '(no title)'}[/bold]", highlight=False)
+    console.print(f"  url        {ex.canonical_url}", highlight=False)
+    console.print(f"  status     {ex.status}   first seen {ex.first_seen_at}", highlight=False)
+    if ex.original_url:
+        console.print(f"  original   {ex.original_url}", highlight=False)
+        console.print(f"             {ex.original_title}", highlight=False)
+    console.print(
+        f"  decision   method={ex.method or 'none'} score={_fmt(ex.score)} "
+        f"threshold={_fmt(ex.threshold)}",
+        highlight=False,
+    )
+    if ex.override:
+        target = f" -> {ex.override.target_url}" if ex.override.target_url else ""
+        note = f" ({ex.override.note})" if ex.override.note else ""
+        console.print(
+            f"  override   {ex.override.value}{target}{note} at {ex.override.created_at}",
+            highlight=False,
+        )
+    if ex.duplicates:
+        console.print(f"  reposts    {len(ex.duplicates)} filed as duplicates of this article")
+        for url in ex.duplicates:
+            console.print(f"             {url}", highlight=False)
+    console.print(
+        f"  candidates {len(ex.candidates)} considered (earlier articles, same index keys)"
+    )
+    for c in ex.candidates:
+        console.print(
+            f"    {c.method:<11} sim={c.similarity:5.1f} contained={c.containment:.2f} "
+            f"lead={'yes' if c.lead_aligned else 'no '} title={c.title_similarity:5.1f} "
+            f"keys={c.shared_keys:<2} {c.canonical_url}",
+            highlight=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``dedup`` sub-app to ``app``."""
+    sub = typer.Typer(help="Explain and override near-duplicate decisions.", no_args_is_help=True)
+
+    @sub.command("explain")
+    def explain_cmd(
+        url: UrlArgument, as_json: JsonOption = False, config: ConfigOption = None
+    ) -> None:
+        """Why URL is (or is not) filed as a duplicate: original, method, score, candidates."""
+        with db_session(config) as (settings, session):
+            ex = explain(session, url, settings.dedup)
+        if as_json:
+            print_json(ex.as_dict())
+        else:
+            _show(ex)
+
+    @sub.command("mark-not-duplicate")
+    def not_duplicate_cmd(
+        url: UrlArgument, note: NoteOption = "", config: ConfigOption = None
+    ) -> None:
+        """URL is its own story: file it by its relevance verdict; later runs keep it so."""
+        with db_session(config) as (settings, session):
+            mark_not_duplicate(session, url, note=note)
+            session.commit()
+            ex = explain(session, url, settings.dedup)
+        console.print(f"{ex.canonical_url}: not a duplicate, status {ex.status}", highlight=False)
+
+    @sub.command("mark-duplicate-of")
+    def duplicate_of_cmd(
+        url: UrlArgument,
+        original_url: Annotated[str, typer.Argument(help="URL of the article it repeats.")],
+        note: NoteOption = "",
+        config: ConfigOption = None,
+    ) -> None:
+        """URL repeats ORIGINAL_URL (its root, if that is itself a repost)."""
+        with db_session(config) as (settings, session):
+            mark_duplicate_of(session, url, original_url, note=note)
+            session.commit()
+            ex = explain(session, url, settings.dedup)
+        console.print(
+            f"{ex.canonical_url}: duplicate of {ex.original_url}, status {ex.status}",
+            highlight=False,
+        )
+
+    app.add_typer(sub, name="dedup")

@@ -1,0 +1,238 @@
+"""Boilerplate lines that survive extraction, in one multilingual list.
+
+Trafilatura keeps short widget lines when they sit inside the article container
+("Spread the love", "Lire aussi", a "PREV … NEXT …" pager, a comment form's
+"Laisser un commentaire"). They are harmless to a reader but they pollute what
+comes after extraction: fingerprints for duplicate detection match on shared
+widgets, and relevance scoring counts words from a related-article teaser.
+
+Every pattern matches a *whole short line* (case-insensitive), so the same
+words inside a real paragraph are never touched. Add a language by adding
+words to a group below; the alternation is compiled once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["MAX_NOISE_LINE_CHARS", "drop_noise_lines", "is_noise_line", "is_template_junk"]
+
+MAX_NOISE_LINE_CHARS = 160
+
+# Each group: lines that are *only* this widget (optional trailing punctuation/counter).
+_SHARE = [
+    r"spread the love",
+    r"share( this( article| story| post)?)?( on \w+)?",
+    r"tweet",
+    r"partage[rz]?( (cet|l'|l’)\s?article)?( sur \w+)?",
+    r"imprimer",
+    r"print( this)?",
+    r"e-?mail",
+    r"whatsapp",
+    r"facebook",
+    r"twitter",
+    r"linkedin",
+    r"telegram",
+    r"teilen",
+    r"artikel teilen",
+    r"drucken",
+    r"compartir( en \w+)?",
+    r"imprimir",
+    r"condividi( su \w+)?",
+    r"stampa",
+    r"поделиться",
+    r"распечатать",
+    r"공유하기",
+    r"공유",
+    r"인쇄",
+    r"copy link",
+    r"copier le lien",
+    r"link kopieren",
+]
+_RELATED = [
+    r"(à )?lire aussi\b.*",
+    r"(à )?lire également\b.*",
+    r"voir aussi\b.*",
+    r"sur le même sujet",
+    r"read (more|also|next)\b.*",
+    r"see also\b.*",
+    r"related( articles?| stories| posts)?",
+    r"more on this( story| topic)?",
+    r"recommended( for you)?",
+    r"lesen sie (auch|mehr)\b.*",
+    r"mehr zum thema\b.*",
+    r"das könnte sie auch interessieren",
+    r"lee (también|más)\b.*",
+    r"leer más\b.*",
+    r"te puede interesar\b.*",
+    r"leggi (anche|tutto)\b.*",
+    r"potrebbe interessarti\b.*",
+    r"читайте также\b.*",
+    r"смотрите также\b.*",
+    r"по теме\b.*",
+    r"관련\s?기사\b.*",
+    r"함께 (보면 좋은|볼만한) 기사\b.*",
+    r"추천\s?기사\b.*",
+]
+_COMMENTS = [
+    r"laisser un commentaire\b.*",
+    r"laissez un commentaire\b.*",
+    r"\d+ commentaires?",
+    r"votre adresse e-?mail ne sera pas publiée\b.*",
+    r"commentaires?",
+    r"leave a (comment|reply)\b.*",
+    r"\d+ comments?",
+    r"comments?",
+    r"your email address will not be published\b.*",
+    r"post a comment\b.*",
+    r"kommentar (schreiben|hinterlassen)\b.*",
+    r"\d+ kommentare?",
+    r"kommentare?",
+    r"deja un comentario\b.*",
+    r"\d+ comentarios?",
+    r"comentarios?",
+    r"lascia un commento\b.*",
+    r"\d+ commenti",
+    r"commenti",
+    r"оставить комментарий\b.*",
+    r"комментари[йи]",
+    r"\d+ комментари\w*",
+    r"댓글( \d+)?",
+    r"댓글\s?쓰기\b.*",
+]
+_NAVIGATION = [
+    r"(?-i:PREV|NEXT)\b.*",
+    r"(prev|previous|next|précédent|suivant)\s*[:»›>].*",
+    r"(previous|next|older|newer) (article|post|story)\b.*",
+    r"article (précédent|suivant)\b.*",
+    r"(vorheriger|nächster) (artikel|beitrag)\b.*",
+    r"(artículo|entrada|nota) (anterior|siguiente)\b.*",
+    r"(siguiente|anterior) (artículo|entrada|nota)\b.*",
+    r"articolo (precedente|successivo)\b.*",
+    r"(предыдущая|следующая) (статья|новость)\b.*",
+    r"(이전|다음)\s?기사\b.*",
+    r"back to top",
+    r"retour en haut( de page)?",
+    r"nach oben",
+    r"volver arriba",
+    r"torna su",
+    r"accueil",
+    r"home( page)?",
+    r"startseite",
+    r"inicio",
+    r"главная",
+    r"홈",
+]
+_TAGS = [
+    r"étiquettes?\s*:?.*",
+    r"tags?\s*:.*",
+    r"tags?",
+    r"mots[- ]clés?\s*:?.*",
+    r"schlagwörter\s*:?.*",
+    r"schlagworte\s*:?.*",
+    r"etiquetas\s*:?.*",
+    r"temas\s*:.*",
+    r"argomenti\s*:?.*",
+    r"теги\s*:?.*",
+    r"метки\s*:?.*",
+    r"태그\s*:?.*",
+    r"키워드\s*:?.*",
+    r"filed under\b.*",
+    r"posted in\b.*",
+    r"classé dans\b.*",
+]
+_PROMO = [
+    r"cliquez ici\b.*",
+    r"click here\b.*",
+    r"hier klicken\b.*",
+    r"haga clic aquí\b.*",
+    r"abonnez-vous\b.*",
+    r"s[’']abonner\b.*",
+    r"subscribe( now| to our newsletter)?\b.*",
+    r"sign up for\b.*newsletter.*",
+    r"newsletter",
+    r"jetzt abonnieren\b.*",
+    r"suscríbete\b.*",
+    r"iscriviti\b.*",
+    r"подписывайтесь\b.*",
+    r"구독하기",
+    r"publicité",
+    r"advertisement",
+    r"anzeige",
+    r"werbung",
+    r"publicidad",
+    r"pubblicità",
+    r"реклама",
+    r"광고",
+    r"passez en revue",
+    r"follow us( on \w+)?",
+    r"suivez-nous( sur \w+)?",
+]
+
+_GROUPS = (_SHARE, _RELATED, _COMMENTS, _NAVIGATION, _TAGS, _PROMO)
+_NOISE = re.compile(
+    r"^[\s\W]*(?:" + "|".join(p for group in _GROUPS for p in group) + r")[\s\W\d]*$",
+    re.IGNORECASE,
+)
+# Lines with no letter or digit at all: leftover separators of stripped tag lists (", , , ,").
+_NO_WORD = re.compile(r"^[\W_]*$")
+# Client-side template placeholders (AngularJS, Vue, Handlebars): never article prose.
+_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{\{[^}]*$|^[^{]*\}\}")
+
+
+def _fold(line: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", line).casefold().split())
+
+
+def is_noise_line(line: str) -> bool:
+    """True for a short line that is only a share/related/comment/pager/tag widget."""
+    stripped = line.strip()
+    if not stripped:
+        return False
+    if _NO_WORD.match(stripped) or _PLACEHOLDER.search(stripped):
+        return True
+    if len(stripped) > MAX_NOISE_LINE_CHARS:
+        return False
+    return _NOISE.match(stripped) is not None
+
+
+def drop_noise_lines(text: str, *titles: str) -> str:
+    """Text without widget lines or title repeats at its start; blank lines collapsed.
+
+    The title is repeated at the top of many extractions (page heading, then a
+    share-box heading), in its og:title or h1 variant; only leading copies go,
+    a title quoted later is prose.
+    """
+    folded_titles = {_fold(title) for title in titles if title.strip()}
+    kept: list[str] = []
+    for raw in text.splitlines():
+        line = _unwrap_layout_row(raw.strip())
+        if not line or is_noise_line(line):
+            continue
+        if not kept and _fold(line) in folded_titles:
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _unwrap_layout_row(line: str) -> str:
+    """A table row with a single non-empty cell is page layout, not a table: keep the cell."""
+    if not line.startswith("|"):
+        return line
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    filled = [cell for cell in cells if cell]
+    return filled[0] if len(filled) == 1 else line
+
+
+def is_template_junk(text: str) -> bool:
+    """An extraction that is mostly unrendered template markup (client-side pages).
+
+    Such pages have an empty shell server-side; extracting them gives placeholders
+    and editor chrome, which must be treated as "no body", not as an article.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return False
+    templated = sum(1 for line in lines if _PLACEHOLDER.search(line))
+    return templated * 4 >= len(lines)
