@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import pickle
+import re
 import statistics
 import sys
 import tempfile
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing import Pool
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +44,7 @@ from sqlalchemy import create_engine, text
 from monitor import dedup
 from monitor.config import DedupSettings
 from monitor.db import open_database, session_factory
-from monitor.dedup_index import day_number
+from monitor.dedup_index import candidate_query, day_number, hash_query
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 SPAN_DAYS = 90
@@ -143,6 +146,20 @@ def build_archive(size: int) -> Archive:
     )
 
 
+def load_or_build(size: int, cache: Path | None) -> Archive:
+    if cache is not None and cache.exists():
+        with cache.open("rb") as fh:
+            arc: Archive = pickle.load(fh)
+        if len(arc.bodies) >= size:
+            print(f"archive: {len(arc.bodies):,} articles read from {cache}", flush=True)
+            return arc
+    arc = build_archive(size)
+    if cache is not None:
+        with cache.open("wb") as fh:
+            pickle.dump(arc, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return arc
+
+
 # ----------------------------------------------------------------- bulk load
 
 
@@ -178,6 +195,7 @@ def load_sqlite(url: str, arc: Archive, lo: int, hi: int) -> None:
     conn = raw.driver_connection
     assert conn is not None
     conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA journal_mode=OFF")  # a 4 GB WAL for one bulk transaction is waste
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-2000000")
     conn.execute("DROP INDEX IF EXISTS ix_dedup_keys_article_id")
@@ -199,6 +217,7 @@ def load_sqlite(url: str, arc: Archive, lo: int, hi: int) -> None:
     conn.commit()
     conn.execute("ANALYZE")
     conn.commit()
+    conn.execute("PRAGMA journal_mode=WAL")  # back to how the app runs it
     raw.close()
     engine.dispose()
 
@@ -258,38 +277,74 @@ def make_probes(arc: Archive, count: int, first: int) -> list[Probe]:
     return probes
 
 
-def check(url: str, probes: list[Probe], settings: DedupSettings) -> dict[str, float]:
+def check(url: str, probes: list[Probe], settings: DedupSettings, rounds: int) -> dict[str, float]:
+    """Time ``find_duplicate`` per probe; a probe's time is its best of ``rounds``.
+
+    Best-of-N per probe filters out the scheduling noise of a shared 2-core
+    machine (other processes, the PostgreSQL server competing for the CPU);
+    round 1 alone is reported too.
+    """
     engine = open_database(url, upgrade=False)
-    times, candidates, caught, false = [], [], 0, 0
-    by_class: dict[bool, list[float]] = {True: [], False: []}
+    best = [float("inf")] * len(probes)
+    first: list[float] = []
+    candidates, caught, false = [], 0, 0
     with session_factory(engine)() as session:
         for w in probes[:5]:  # connection set-up and statement caches
             dedup.find_duplicate(session, canonical_url=w.url, title=w.title, text=w.body,
                                  fp=w.fp, seen_at=NOW, settings=settings)  # fmt: skip
-        for p in probes:
-            started = time.perf_counter()
-            d = dedup.find_duplicate(session, canonical_url=p.url, title=p.title, text=p.body,
-                                     fp=p.fp, seen_at=NOW, settings=settings)  # fmt: skip
-            times.append(time.perf_counter() - started)
-            by_class[p.source_id is not None].append(times[-1])
-            candidates.append(d.candidates)
-            if p.source_id is not None and d.original_id == p.source_id:
-                caught += 1
-            if p.source_id is None and d.is_duplicate:
-                false += 1
+        for round_no in range(rounds):
+            for n, p in enumerate(probes):
+                started = time.perf_counter()
+                d = dedup.find_duplicate(session, canonical_url=p.url, title=p.title,
+                                         text=p.body, fp=p.fp, seen_at=NOW,
+                                         settings=settings)  # fmt: skip
+                spent = time.perf_counter() - started
+                best[n] = min(best[n], spent)
+                if round_no:
+                    continue
+                first.append(spent)
+                candidates.append(d.candidates)
+                caught += p.source_id is not None and d.original_id == p.source_id
+                false += p.source_id is None and d.is_duplicate
         session.rollback()
+        plan = explain_plan(session, probes[0], settings)
     engine.dispose()
-    reposts = sum(p.source_id is not None for p in probes)
-    times.sort()
+    reposts = [t for t, p in zip(best, probes, strict=True) if p.source_id is not None]
+    new = [t for t, p in zip(best, probes, strict=True) if p.source_id is None]
+    ordered = sorted(best)
     return {
-        "p50": statistics.median(times) * 1000,
-        "p50_repost": statistics.median(by_class[True]) * 1000,
-        "p50_new": statistics.median(by_class[False]) * 1000,
-        "p95": times[int(len(times) * 0.95) - 1] * 1000,
+        "p50": statistics.median(best) * 1000,
+        "p95": ordered[int(len(ordered) * 0.95) - 1] * 1000,
+        "p50_first": statistics.median(first) * 1000,
+        "p50_repost": statistics.median(reposts) * 1000,
+        "p50_new": statistics.median(new) * 1000,
         "cand": statistics.mean(candidates),
-        "recall": caught / reposts,
+        "recall": caught / len(reposts),
         "false": false,
+        "plan": plan,  # type: ignore[dict-item]
     }
+
+
+def explain_plan(session: Any, probe: Probe, settings: DedupSettings) -> str:
+    """The database's plans for the index and hash lookups: they must stay index scans."""
+    since = NOW - timedelta(days=settings.window_days)
+    bind = session.get_bind()
+    out = []
+    for name, stmt in (
+        ("candidates", candidate_query(probe.fp.keys, day_number(since), settings.max_candidates)),
+        ("exact hash", hash_query(probe.fp.text_hash, since, probe.url)),
+    ):
+        sql = str(stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
+        if bind.dialect.name == "postgresql":
+            rows = session.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql)).all()
+            lines = [r[0] for r in rows]
+        else:
+            rows = session.execute(text("EXPLAIN QUERY PLAN " + sql)).all()
+            lines = [str(r[-1]) for r in rows]
+        out.append(f"    {name} query plan:")
+        keys = re.compile(r"\{-?\d[-\d,]*\}|\(-?\d[-\d, ]*\)")
+        out.extend("      " + keys.sub("{...keys}", line) for line in lines)
+    return "\n".join(out)
 
 
 def naive(arc: Archive, size: int, probes: list[Probe], budget_s: float = 60.0) -> None:
@@ -328,7 +383,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--probes", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds per probe")
     parser.add_argument("--naive-sizes", default="10000,100000")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="Pickle of the generated, fingerprinted archive: reused when present "
+        "(fingerprinting 1M articles takes ~10 min on 2 cores). Delete it after a sketch change.",
+    )
     parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get(
@@ -338,7 +400,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     settings = DedupSettings()
-    arc = build_archive(max(sizes))
+    arc = load_or_build(max(sizes), args.cache)
     probes = make_probes(arc, args.probes, first=min(sizes))
     digest = hashlib.sha256("".join(arc.hashes[:1000]).encode()).hexdigest()[:12]
     print(f"probes: {len(probes)} ({args.probes // 2} reposts, rest new); archive digest {digest}")
@@ -356,15 +418,18 @@ def main() -> None:
                 loader(url, arc, loaded, size)
                 build = time.perf_counter() - started
                 loaded = size
-                r = check(url, probes, settings)
+                r = check(url, probes, settings, args.rounds)
                 results.append((backend, size, build, r))
                 print(
                     f"{backend:8s} {size:>9,} stored: build +{build:6.1f} s | check p50 "
-                    f"{r['p50']:.2f} ms p95 {r['p95']:.2f} ms (p50 reposts {r['p50_repost']:.2f}, "
-                    f"new {r['p50_new']:.2f}) | {r['cand']:.2f} candidates | "
-                    f"repost recall {r['recall']:.3f} | false matches {r['false']}",
+                    f"{r['p50']:.2f} ms p95 {r['p95']:.2f} ms (reposts {r['p50_repost']:.2f}, "
+                    f"new {r['p50_new']:.2f}; round 1 alone p50 {r['p50_first']:.2f}) | "
+                    f"{r['cand']:.2f} candidates | repost recall {r['recall']:.3f} | "
+                    f"false matches {r['false']} | load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
+                if size == max(sizes):
+                    print(r["plan"], flush=True)
         finally:
             if backend != "sqlite":
                 pg_database(args.pg_admin_url, "newsmon_bench", False)

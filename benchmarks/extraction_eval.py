@@ -325,8 +325,15 @@ def main(argv: list[str] | None = None) -> int:
     ours = tallies["ours"]
     print(f"corpus: {args.corpus}  pages: {len(pages)}  warm: {args.warm}")
     print(f"{'figure':<14}" + "".join(f"{name:>12}" for name in RUNNERS))
+    no_metadata = {"title acc", "date acc", "UTC date acc", "author acc"}
     for figure in figures["ours"]:
-        print(f"{figure:<14}" + "".join(f"{figures[n][figure]:>12.4f}" for n in RUNNERS))
+        cells = [
+            f"{'n/a':>12}"
+            if n == "extract()" and figure in no_metadata
+            else f"{figures[n][figure]:>12.4f}"
+            for n in RUNNERS
+        ]
+        print(f"{figure:<14}" + "".join(cells))
     print(f"counted on: body {len(ours.token)} pages, snippets {len(ours.snippets)}, "
           f"title {len(ours.title)}, date {len(ours.date)}, author {len(ours.author)}")  # fmt: skip
     print("outcomes (ours):")

@@ -23,14 +23,41 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor import pipeline  # noqa: E402
-from monitor.config import load_settings  # noqa: E402
+from monitor import pipeline
+from monitor.config import load_settings
 
-WORDS = (
-    "government minister talks summit economy border trade energy agreement delegation "
-    "official statement press week region security council vote meeting capital city "
-    "report analysts market growth inflation budget parliament election campaign"
-).split()
+WORDS = [
+    "government",
+    "minister",
+    "talks",
+    "summit",
+    "economy",
+    "border",
+    "trade",
+    "energy",
+    "agreement",
+    "delegation",
+    "official",
+    "statement",
+    "press",
+    "week",
+    "region",
+    "security",
+    "council",
+    "vote",
+    "meeting",
+    "capital",
+    "city",
+    "report",
+    "analysts",
+    "market",
+    "growth",
+    "inflation",
+    "budget",
+    "parliament",
+    "election",
+    "campaign",
+]
 
 
 def article(n: int) -> bytes:
@@ -48,7 +75,7 @@ def serve(entries: int, feeds: int) -> ThreadingHTTPServer:
     per_feed = entries // feeds
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             base = f"http://127.0.0.1:{self.server.server_address[1]}"
             if self.path.startswith("/feed/"):
                 f = int(self.path.split("/")[-1].split(".")[0])

@@ -23,10 +23,10 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor import feeds as feeds_module  # noqa: E402
-from monitor import pipeline  # noqa: E402
-from monitor.config import load_settings  # noqa: E402
-from monitor.records import utcnow  # noqa: E402
+from monitor import feeds as feeds_module
+from monitor import pipeline
+from monitor.config import load_settings
+from monitor.records import utcnow
 
 
 def feed_body(n: int, version: int, entries: int, base: str) -> bytes:
@@ -35,7 +35,8 @@ def feed_body(n: int, version: int, entries: int, base: str) -> bytes:
         f"<item><title>Feed {n} item {version}-{i}: a headline of ordinary length</title>"
         f"<link>{base}/a/{n}/{version}/{i}.html</link><guid>{base}/a/{n}/{version}/{i}</guid>"
         f"<pubDate>{now}</pubDate><description>Summary of item {i}, a sentence or two of "
-        f"text as feeds carry them, with <b>markup</b> and entities &amp; more.</description></item>"
+        f"text as feeds carry them, with <b>markup</b> and entities &amp; more."
+        f"</description></item>"
         for i in range(entries)
     )
     return (
@@ -50,7 +51,7 @@ def serve(n_feeds: int, entries: int) -> tuple[ThreadingHTTPServer, dict[str, in
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             with lock:
                 state["requests"] += 1
             n = int(self.path.split("/")[-1].split(".")[0])
@@ -61,7 +62,9 @@ def serve(n_feeds: int, entries: int) -> tuple[ThreadingHTTPServer, dict[str, in
                 self.send_header("ETag", etag)
                 self.end_headers()
                 return
-            body = feed_body(n, version, entries, f"http://127.0.0.1:{self.server.server_address[1]}")
+            body = feed_body(
+                n, version, entries, f"http://127.0.0.1:{self.server.server_address[1]}"
+            )
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml")
             self.send_header("Content-Length", str(len(body)))
@@ -128,7 +131,9 @@ def main() -> None:
     print(f"feeds: {args.feeds} ({args.feeds // 2} answer 304, the rest resend the same body)")
     print(f"entries per feed: {args.entries}")
     print(f"changed poll:   {changed:7.3f} s  requests={changed_req}  parsed={changed_parsed}")
-    print(f"unchanged poll: {unchanged:7.3f} s  requests={unchanged_req}  parsed={unchanged_parsed}")
+    print(
+        f"unchanged poll: {unchanged:7.3f} s  requests={unchanged_req}  parsed={unchanged_parsed}"
+    )
     print(f"ratio unchanged/changed: {unchanged / changed:.3f}  (target <= 0.2)")
 
 

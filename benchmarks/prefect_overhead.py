@@ -86,19 +86,28 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float =
 
 
 @contextmanager
-def local_site(corpus_pages: int) -> Iterator[tuple[str, list[str], list[str]]]:
-    """Demo site (seeds, reposts, off-story) plus corpus pages, with one feed each.
+def local_site(
+    corpus_pages: int, hosts: int = 1, delay_s: float = 0.0
+) -> Iterator[tuple[str, list[str], list[str]]]:
+    """Demo pages (seeds, reposts, off-story) and corpus pages on loopback hosts.
 
-    Yields (base URL, feed URLs, page URLs).
+    Pages are spread over ``hosts`` addresses (127.0.0.2, 127.0.0.3, ...: all of
+    127/8 is the loopback interface), so per-host spacing applies as it would
+    to real sites; every response waits ``delay_s`` first, like a real server.
+    The three feeds (originals, reposts, corpus) are on 127.0.0.1. Yields
+    (feed host base URL, feed URLs, page URLs).
     """
-    from monitor.demo import DemoSite
+    from monitor.demo import build_pages, render_page
     from monitor.records import utcnow
 
-    files: dict[str, tuple[str, bytes]] = {}
+    files: dict[tuple[str, str], tuple[str, bytes]] = {}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            found = files.get(self.path.split("?")[0])
+            if delay_s:
+                time.sleep(delay_s)
+            host = self.server.server_address[0]
+            found = files.get((str(host), self.path.split("?")[0]))
             if found is None:
                 self.send_error(404)
                 return
@@ -111,45 +120,59 @@ def local_site(corpus_pages: int) -> Iterator[tuple[str, list[str], list[str]]]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    demo = DemoSite(base)
-    files.update(demo.files)
-    pages = [base + p.path for p in demo.pages]
-    items = []
+    addresses = ["127.0.0.1"] + [f"127.0.0.{i + 2}" for i in range(max(1, hosts))]
+    servers = {a: ThreadingHTTPServer((a, 0), Handler) for a in addresses}
+    bases = {a: f"http://{a}:{srv.server_address[1]}" for a, srv in servers.items()}
+    page_hosts = addresses[1:]
     now = format_datetime(utcnow())
-    for path in sorted(CORPUS.glob("*.html.gz"))[:corpus_pages]:
-        slug = path.name.split(".")[0][:16]
-        body = gzip.decompress(path.read_bytes())
-        files[f"/corpus/{slug}.html"] = ("text/html; charset=utf-8", body)
-        link = f"{base}/corpus/{slug}.html"
+    items: dict[str, list[str]] = {"originals": [], "reposts": [], "corpus": []}
+    pages: list[str] = []
+
+    def add(i: int, path: str, ctype: str, body: bytes, feed: str, title: str) -> None:
+        host = page_hosts[i % len(page_hosts)]
+        files[(host, path)] = (ctype, body)
+        link = bases[host] + path
         pages.append(link)
-        items.append(
-            f"<item><title>{html.escape(slug)}</title><link>{link}</link>"
+        items[feed].append(
+            f"<item><title>{html.escape(title)}</title><link>{link}</link>"
             f"<guid>{link}</guid><pubDate>{now}</pubDate></item>"
         )
-    feed = (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>corpus</title><link>{base}/</link><description>bench</description>"
-        + "".join(items)
-        + "</channel></rss>"
-    )
-    files["/corpus.xml"] = ("application/rss+xml", feed.encode())
-    feeds = [demo.feed_url("originals"), demo.feed_url("reposts"), f"{base}/corpus.xml"]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+
+    for i, page in enumerate(build_pages()):
+        base = bases[page_hosts[i % len(page_hosts)]]
+        add(
+            i, page.path, "text/html; charset=utf-8", render_page(page, base), page.feed, page.title
+        )
+    for j, path in enumerate(sorted(CORPUS.glob("*.html.gz"))[:corpus_pages]):
+        slug = path.name.split(".")[0][:16]
+        body = gzip.decompress(path.read_bytes())
+        add(j, f"/corpus/{slug}.html", "text/html; charset=utf-8", body, "corpus", slug)
+    feed_base = bases["127.0.0.1"]
+    for feed, entries in items.items():
+        xml = (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{feed}</title><link>{feed_base}/</link><description>bench</description>"
+            + "".join(entries)
+            + "</channel></rss>"
+        )
+        files[("127.0.0.1", f"/{feed}.xml")] = ("application/rss+xml", xml.encode())
+    threads = [threading.Thread(target=srv.serve_forever, daemon=True) for srv in servers.values()]
+    for thread in threads:
+        thread.start()
     try:
-        yield base, feeds, pages
+        yield feed_base, [f"{feed_base}/{feed}.xml" for feed in items], pages
     finally:
-        server.shutdown()
-        server.server_close()
+        for srv in servers.values():
+            srv.shutdown()
+            srv.server_close()
 
 
-def write_config(path: Path, **serve: Any) -> Path:
+def write_config(path: Path, fetch: dict[str, Any] | None = None, **serve: Any) -> Path:
+    """A config on the repository's stories; ``fetch`` None = no host spacing (local)."""
     stories = sorted(str(p) for p in (ROOT / "config" / "stories").glob("*.yaml"))
     data = {
         "stories": stories,
-        "fetch": {"host_interval_s": 0, "host_concurrency": 4},
+        "fetch": {"host_interval_s": 0, "host_concurrency": 4} if fetch is None else fetch,
         "poll": {"schedule_minutes": 24 * 60},
         "serve": {"run_limit": 4, **serve},
         "feeds": [],
@@ -249,7 +272,8 @@ def task_overhead(n: int, api: str) -> None:
                 empty()
                 runs.append(time.perf_counter() - t0)
         figures[label] = statistics.median(runs)
-    flow_s = figures["heartbeat on (Prefect default)"]
+    # The heartbeat's cost is a 0-1 s wait at the end of a run: too noisy to subtract.
+    flow_s = figures["off"]
     print(
         "\n[2] empty flow run, median of 3: "
         + "; ".join(f"{label}: {secs:.2f} s" for label, secs in figures.items())
@@ -257,9 +281,10 @@ def task_overhead(n: int, api: str) -> None:
 
     http = httpx.Client(base_url=api, timeout=30)
     for name, fn in (("sequential", sequential), ("8 threads", threaded)):
-        t0 = time.perf_counter()
-        state = fn(n, return_state=True)
-        took = time.perf_counter() - t0
+        with foreground():
+            t0 = time.perf_counter()
+            state = fn(n, return_state=True)
+            took = time.perf_counter() - t0
         run_id = str(state.state_details.flow_run_id)
         done_at = time.perf_counter()
 
@@ -285,7 +310,9 @@ def task_overhead(n: int, api: str) -> None:
 # --- 3: the poll with and without Prefect -------------------------------------------------
 
 
-def poll_overhead(feeds: list[str], config: Path, repeat: int, workdir: Path) -> None:
+def poll_overhead(
+    label: str, feeds: list[str], config: Path, repeat: int, workdir: Path
+) -> tuple[float, float]:
     from flows.cli import foreground
     from flows.poll import poll_feeds
     from monitor import pipeline
@@ -294,7 +321,7 @@ def poll_overhead(feeds: list[str], config: Path, repeat: int, workdir: Path) ->
     os.environ["MONITOR_CONFIG"] = str(config)
 
     def run(mode: str, tag: str) -> tuple[float, dict[str, int]]:
-        db = f"sqlite:///{workdir / f'{mode}-{tag}.db'}"
+        db = f"sqlite:///{workdir / f'{label[:5]}-{mode}-{tag}.db'}"
         os.environ["MONITOR_DATABASE_URL"] = db
         settings = load_settings(config)
         pipeline.prepare(settings)  # migrations: not part of either figure
@@ -306,8 +333,8 @@ def poll_overhead(feeds: list[str], config: Path, repeat: int, workdir: Path) ->
                 summary = poll_feeds(feeds=feeds)
         return time.perf_counter() - t0, dict(summary.counts)
 
-    print("\n[3] warming up (process pool, imports, client)...")
-    run("plain", "warm")
+    print(f"\n[3] {label}")
+    run("plain", "warm")  # process pool, imports, Prefect client
     run("prefect", "warm")
     times: dict[str, list[float]] = {"plain": [], "prefect": []}
     counts: dict[str, dict[str, int]] = {}
@@ -331,6 +358,7 @@ def poll_overhead(feeds: list[str], config: Path, repeat: int, workdir: Path) ->
         f"    median {plain:.2f} s vs {flow:.2f} s: orchestration overhead "
         f"{(flow / plain - 1) * 100:+.1f} % ({flow - plain:+.2f} s per poll)"
     )
+    return plain, flow
 
 
 # --- 4: trigger-to-verdict on a served deployment -------------------------------------
@@ -386,7 +414,10 @@ def served_latency(
             created = _ts(data["created"])
             pickups.append(_ts(data["start_time"]) - created)
             runs.append(_ts(data["end_time"]) - _ts(data["start_time"]))
-            assert data["state"]["type"] == "COMPLETED", data["state"]
+            if data["state"]["type"] != "COMPLETED":
+                log.flush()
+                tail = (workdir / f"serve-{query_s:g}.log").read_text(errors="replace")[-3000:]
+                raise SystemExit(f"ingest-url run ended {data['state']['type']}:\n{tail}")
         print(
             f"    trigger -> verdict: median {statistics.median(latencies):.2f} s, "
             f"max {max(latencies):.2f} s over {len(latencies)} runs"
@@ -416,9 +447,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=40, help="corpus pages besides the demo site")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--hosts", type=int, default=10, help="page hosts, realistic case")
+    parser.add_argument("--latency", type=float, default=0.15, help="server delay, realistic")
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--triggers", type=int, default=5)
     parser.add_argument("--api-url", default=os.environ.get("PREFECT_API_URL"))
+    parser.add_argument("--skip-tasks", action="store_true")
+    parser.add_argument("--skip-poll", action="store_true")
     parser.add_argument("--skip-serve", action="store_true")
     parser.add_argument("--skip-default-poll", action="store_true", help="skip the 10 s case")
     args = parser.parse_args()
@@ -430,9 +465,21 @@ def main() -> None:
 
             print(f"Prefect API: {api}; {os.cpu_count()} cores")
             with temporary_settings({PREFECT_API_URL: api}):
-                task_overhead(args.tasks, api)
-                with local_site(args.pages) as (_base, feeds, pages):
-                    poll_overhead(feeds, write_config(workdir / "poll.yaml"), args.repeat, workdir)
+                if not args.skip_tasks:
+                    task_overhead(args.tasks, api)
+                if not args.skip_poll:
+                    with local_site(args.pages) as (_base, feeds, _pages):
+                        config = write_config(workdir / "local.yaml")
+                        label = "local worst case: one host, no latency, no host spacing"
+                        poll_overhead(label, feeds, config, args.repeat, workdir)
+                    with local_site(args.pages, args.hosts, args.latency) as (_b, feeds, _p):
+                        config = write_config(workdir / "real.yaml", fetch={})  # fetch defaults
+                        label = (
+                            f"realistic: {args.hosts} hosts, {args.latency * 1000:.0f} ms server "
+                            "latency, default fetch settings (1 s between requests to a host)"
+                        )
+                        poll_overhead(label, feeds, config, args.repeat, workdir)
+                with local_site(args.pages) as (_base, _feeds, pages):
                     if not args.skip_serve:
                         served_latency(api, pages, args.triggers, workdir, 1.0)
                         if not args.skip_default_poll:

@@ -13,6 +13,7 @@ import atexit
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -31,6 +32,7 @@ class Analysis:
     article: Article
     judgement: Judgement
     fingerprint: dedup.Fingerprint
+    timings: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +53,8 @@ def judge_text(story_paths: tuple[str, ...], title: str, text: str) -> Judgement
 
 def _extracted(page: Page, entry: FeedEntry | None, settings: ExtractionSettings) -> Article:
     result = extract.extract_article(page, entry, settings)
-    article: Article = getattr(result, "article", result)
-    declared: str | None = getattr(result, "declared_canonical", None)
-    canonical = urls.choose_canonical(page.final_url, declared)
+    article = result.article
+    canonical = urls.choose_canonical(page.final_url, result.declared_canonical)
     return replace(article, canonical_url=canonical, url=entry.link if entry else page.url)
 
 
@@ -64,6 +65,7 @@ def analyze(
     story_paths: tuple[str, ...],
 ) -> Analysis | AnalysisFailure:
     """Extract, judge and fingerprint one page; failures come back as data."""
+    start = time.perf_counter()
     try:
         article = _extracted(page, entry, settings)
     except BadInputError as exc:
@@ -72,14 +74,25 @@ def analyze(
         return AnalysisFailure(f"extraction: {exc}")
     except Exception as exc:  # a library bug on hostile input must not kill the batch
         return AnalysisFailure(f"extraction_error: {type(exc).__name__}: {exc}"[:500])
+    extracted = time.perf_counter()
     judgement = judge_text(story_paths, article.title, article.text)
+    judged = time.perf_counter()
     fp = dedup.fingerprint(article.title, article.text)
-    return Analysis(article=article, judgement=judgement, fingerprint=fp)
+    timings = (
+        ("worker: extract", extracted - start),
+        ("worker: relevance", judged - extracted),
+        ("worker: fingerprint", time.perf_counter() - judged),
+    )
+    return Analysis(article=article, judgement=judgement, fingerprint=fp, timings=timings)
 
 
 def _warm_up() -> None:
     """Imports and caches built in the worker before the first page arrives."""
     import trafilatura  # noqa: F401
+
+    from monitor import language
+
+    language.detect_language("warm up the language model")  # ~1.4 s on first use
 
 
 _pool: ProcessPoolExecutor | None = None

@@ -11,9 +11,9 @@ or a long quote of an older one. The work is split by concern (and library):
   band keys over the body and over its lead; computed in the worker process.
 * ``monitor.verify`` (rapidfuzz): sentence alignment on bounded text decides
   ``near_body`` or ``containment`` for each candidate.
-* ``monitor.dedup_index`` (SQLAlchemy): the shared ``dedup_keys`` index, the
-  decision order (override, exact hash, verified candidates), explanations and
-  operator overrides.
+* ``monitor.dedup_index`` (SQLAlchemy): the shared ``dedup_keys`` index and
+  the decision order (override, exact hash, verified candidates).
+* ``monitor.dedup_explain``: explanations and operator overrides (CLI).
 
 This module re-exports the public surface so callers write
 ``from monitor import dedup`` and ``dedup.find_duplicate(...)``.
@@ -21,16 +21,15 @@ This module re-exports the public surface so callers write
 
 from __future__ import annotations
 
-from monitor.dedup_index import (
+from monitor.dedup_explain import (
     CandidateView,
     DedupExplanation,
     OverrideView,
     explain,
-    find_duplicate,
-    index_article,
     mark_duplicate_of,
     mark_not_duplicate,
 )
+from monitor.dedup_index import find_duplicate, index_article
 from monitor.sketch import Fingerprint, fingerprint
 from monitor.verify import Comparison, compare
 

@@ -42,7 +42,8 @@ OFF_STORY = (
         "ballons",
         "Séoul dénonce de nouveaux ballons chargés de déchets venus du Nord",
         [
-            "L'état-major sud-coréen a recensé plusieurs centaines de ballons lâchés pendant la nuit "
+            "L'état-major sud-coréen a recensé plusieurs centaines de ballons lâchés "
+            "pendant la nuit "
             "au-dessus de la zone démilitarisée, chargés de papiers et de plastiques.",
             "Séoul a suspendu l'accord militaire de 2018 et repris la diffusion de messages par "
             "haut-parleurs le long de la frontière, une mesure jugée provocatrice par le Nord.",
@@ -53,7 +54,8 @@ OFF_STORY = (
         "drones-iran",
         "Kyiv abat une vague de drones de conception iranienne",
         [
-            "La défense antiaérienne ukrainienne affirme avoir détruit la plupart des drones Shahed "
+            "La défense antiaérienne ukrainienne affirme avoir détruit la plupart des "
+            "drones Shahed "
             "lancés dans la nuit par l'armée russe contre la région de Kyiv.",
             "Téhéran dément livrer ces appareils, que Moscou produit désormais en partie sur son "
             "propre sol, selon des responsables occidentaux.",
@@ -63,6 +65,10 @@ OFF_STORY = (
     ),
 )
 
+AD_PARAGRAPH = (
+    "PUBLICITÉ — Abonnez-vous pour 1 € le premier mois et recevez notre lettre "
+    "d'information chaque matin."
+)
 SITES = ("actu-monde.example", "le-fil-info.example", "revue-presse.example", "infos-24.example")
 
 
@@ -128,7 +134,7 @@ def build_pages(seed_dir: Path = SEED_DIR) -> list[DemoPage]:
                 t,
                 [
                     *p[:2],
-                    "PUBLICITÉ — Abonnez-vous pour 1 € le premier mois et recevez notre lettre d'information chaque matin.",
+                    AD_PARAGRAPH,
                     *p[2:],
                 ],
             ),
@@ -164,7 +170,8 @@ def render_page(page: DemoPage, base: str) -> bytes:
 <meta name="author" content="Rédaction {page.site}">
 <meta property="article:published_time" content="{published}T08:00:00+00:00">
 </head><body>
-<header><nav><a href="/">Accueil</a> | <a href="/monde">Monde</a> | <a href="/contact">Contact</a></nav></header>
+<header><nav><a href="/">Accueil</a> | <a href="/monde">Monde</a> |
+<a href="/contact">Contact</a></nav></header>
 <main><article><h1>{html.escape(page.title)}</h1>
 <p class="byline">Par la rédaction, <time datetime="{published}">{published}</time></p>
 {body}
@@ -178,7 +185,8 @@ def render_feed(pages: list[DemoPage], feed: str, base: str) -> bytes:
     items = "\n".join(
         f"<item><title>{html.escape(p.title)}</title><link>{base}{p.path}</link>"
         f"<guid>{base}{p.path}</guid><pubDate>{now}</pubDate>"
-        f"<description>{html.escape(p.paragraphs[0][:200] if p.paragraphs else '')}</description></item>"
+        f"<description>{html.escape(p.paragraphs[0][:200] if p.paragraphs else '')}"
+        "</description></item>"
         for p in pages
         if p.feed == feed
     )
@@ -215,7 +223,7 @@ def serve_demo(host: str = "127.0.0.1", port: int = 0) -> Iterator[DemoSite]:
     holder: dict[str, DemoSite] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             found = holder["site"].files.get(self.path.split("?")[0])
             if found is None:
                 self.send_error(404)

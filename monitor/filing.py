@@ -13,11 +13,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor import analysis, dedup, store
+from monitor import analysis, dedup, store, timing
 from monitor.analysis import Analysis, AnalysisFailure
 from monitor.config import Settings
 from monitor.db import ArticleRow, FeedRow
@@ -77,6 +78,11 @@ def outcome_from_row(row: ArticleRow, session: Session, *, reason: str = "") -> 
     )
 
 
+def _timed_fetch(fetcher: Fetcher, url: str) -> Page:
+    with timing.timed("fetch page (threads)"):
+        return fetcher.fetch_page(url)
+
+
 def _fetch_and_analyze(
     settings: Settings, fetcher: Fetcher, items: Sequence[_Item]
 ) -> Iterator[tuple[_Item, Result]]:
@@ -95,15 +101,16 @@ def _fetch_and_analyze(
             item = next(queue, None)
             if item is None:
                 return
-            fetching[pool.submit(fetcher.fetch_page, item.entry.link)] = item
+            fetching[pool.submit(_timed_fetch, fetcher, item.entry.link)] = item
 
     with ThreadPoolExecutor(n_fetch, thread_name_prefix="newsmon-fetch") as pool:
         top_up(pool)
         while fetching or analysing:
-            done, _ = wait([*fetching, *analysing], return_when=FIRST_COMPLETED)
+            pending: list[Future[Any]] = [*fetching, *analysing]
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 if fut in fetching:
-                    item = fetching.pop(fut)  # type: ignore[call-overload]
+                    item = fetching.pop(fut)
                     try:
                         page = fut.result()
                     except FetchError as exc:
@@ -115,7 +122,7 @@ def _fetch_and_analyze(
                     task = analysis.submit(settings.extraction, story_paths, page, item.entry)
                     analysing[task] = (item, page)
                 else:
-                    item, page = analysing.pop(fut)  # type: ignore[call-overload]
+                    item, page = analysing.pop(fut)
                     try:
                         result: Analysis | AnalysisFailure = fut.result()
                     except BrokenProcessPool:
@@ -123,6 +130,8 @@ def _fetch_and_analyze(
                         result = analysis.analyze(
                             page, item.entry, settings.extraction, story_paths
                         )
+                    except Exception as exc:  # e.g. a bad story file: this page fails, not the run
+                        result = AnalysisFailure(f"analysis_error: {type(exc).__name__}: {exc}")
                     yield item, result
             top_up(pool)
 
@@ -155,12 +164,18 @@ def file_batch(
     for n, (item, result) in enumerate(_fetch_and_analyze(settings, fetcher, todo), 1):
         feed_id = feed_ids.get(item.entry.feed_url)
         if isinstance(result, Analysis):
-            outcomes.append(_file(settings, session, item, result, feed_id, now))
+            for stage, seconds in result.timings:
+                timing.add(stage, seconds)
+            with timing.timed("dedup + file"):
+                outcomes.append(_file(settings, session, item, result, feed_id, now))
         else:
-            outcomes.append(_fail(settings, session, item, result, feed_id, now))
+            with timing.timed("record failure"):
+                outcomes.append(_fail(settings, session, item, result, feed_id, now))
         if n % COMMIT_EVERY == 0:
-            session.commit()
-    session.commit()
+            with timing.timed("commit"):
+                session.commit()
+    with timing.timed("commit"):
+        session.commit()
     return outcomes
 
 

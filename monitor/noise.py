@@ -20,6 +20,10 @@ __all__ = ["MAX_NOISE_LINE_CHARS", "drop_noise_lines", "is_noise_line", "is_temp
 
 MAX_NOISE_LINE_CHARS = 160
 
+# A related-article label alone, followed by a separator and the teaser headline, or
+# by a few words ("LIRE AUSSI SUR REGARDS.FR"); a longer run without a separator
+# ("Lire aussi les déclarations du Kremlin permet de…") is a sentence.
+_TEASER = r"(?:\s*[:：»›>|\-–—].*|(?:\s+\S+){0,5})"
 # Each group: lines that are *only* this widget (optional trailing punctuation/counter).
 _SHARE = [
     r"spread the love",
@@ -51,29 +55,29 @@ _SHARE = [
     r"link kopieren",
 ]
 _RELATED = [
-    r"(à )?lire aussi\b.*",
-    r"(à )?lire également\b.*",
-    r"voir aussi\b.*",
+    r"(à )?lire aussi" + _TEASER,
+    r"(à )?lire également" + _TEASER,
+    r"voir aussi" + _TEASER,
     r"sur le même sujet",
-    r"read (more|also|next)\b.*",
-    r"see also\b.*",
+    r"read (more|also|next)" + _TEASER,
+    r"see also" + _TEASER,
     r"related( articles?| stories| posts)?",
     r"more on this( story| topic)?",
     r"recommended( for you)?",
-    r"lesen sie (auch|mehr)\b.*",
-    r"mehr zum thema\b.*",
+    r"lesen sie (auch|mehr)" + _TEASER,
+    r"mehr zum thema" + _TEASER,
     r"das könnte sie auch interessieren",
-    r"lee (también|más)\b.*",
-    r"leer más\b.*",
-    r"te puede interesar\b.*",
-    r"leggi (anche|tutto)\b.*",
-    r"potrebbe interessarti\b.*",
-    r"читайте также\b.*",
-    r"смотрите также\b.*",
-    r"по теме\b.*",
-    r"관련\s?기사\b.*",
-    r"함께 (보면 좋은|볼만한) 기사\b.*",
-    r"추천\s?기사\b.*",
+    r"lee (también|más)" + _TEASER,
+    r"leer más" + _TEASER,
+    r"te puede interesar" + _TEASER,
+    r"leggi (anche|tutto)" + _TEASER,
+    r"potrebbe interessarti" + _TEASER,
+    r"читайте также" + _TEASER,
+    r"смотрите также" + _TEASER,
+    r"по теме" + _TEASER,
+    r"관련\s?기사" + _TEASER,
+    r"함께 (보면 좋은|볼만한) 기사" + _TEASER,
+    r"추천\s?기사" + _TEASER,
 ]
 _COMMENTS = [
     r"laisser un commentaire\b.*",

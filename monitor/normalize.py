@@ -60,8 +60,8 @@ _NOISE_PHRASES = (
     r"cliquez ici.*|retour en haut|accueil|sommaire|précédent|suivant",
     r"vous avez aimé cet article.*|recevez .*newsletter.*|inscrivez-vous.*|partagez-le",
     r"temps de lecture.*|lecture:? \d+ min.*|\d+ min(utes)? (de lecture|read)|reading time.*",
-    # Copyright lines, any language (NFKC turns "ⓒ" into "c")
-    r"(©|\(c\)|c |copyright ).{0,80}",
+    # Copyright lines, any language
+    r"(©|\(c\)|copyright ).{0,80}",
     r".{0,60}(tous droits réservés|all rights reserved|alle rechte vorbehalten).{0,40}",
     r".{0,60}(все права защищены|todos los derechos reservados|tutti i diritti riservati).{0,40}",
     r".{0,40}(無断転載|무단 ?전재|재배포 금지|版权所有|版權所有).{0,40}",

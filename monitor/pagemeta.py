@@ -5,19 +5,25 @@ date is a bare ``YYYY-MM-DD`` (we want the publication instant, in UTC, to order
 reposts), it does not report the page language, and it folds the declared
 canonical URL together with the URL we passed in. One pass over ``<meta>``,
 ``<link>`` and JSON-LD blocks gives those, plus fallbacks (og:title, h1, JSON-LD
-headline) for when trafilatura finds no title or date. Only lxml, no network.
+headline) for when trafilatura finds no title or date, and the date printed
+beside the headline, which is the day readers (and annotators) see. lxml walks
+the tree; htmldate's fast date-expression parser (no dateparser) reads the
+printed dates, in many languages. No network.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from htmldate.extractors import try_date_expr
 from lxml.html import HtmlElement
 
 __all__ = [
@@ -25,6 +31,7 @@ __all__ = [
     "choose_author",
     "choose_published",
     "choose_title",
+    "header_date",
     "parse_datetime",
     "read_page_meta",
     "strip_site_name",
@@ -68,6 +75,10 @@ class PageMeta:
     author: str = ""
     description: str = ""
     published: datetime | None = None
+    # The date printed next to the headline; "marked" when it sits in a <time> or
+    # in an element named for a date, not just in nearby text.
+    header_day: date | None = None
+    header_marked: bool = False
 
 
 def parse_datetime(value: str | None) -> datetime | None:
@@ -79,6 +90,8 @@ def parse_datetime(value: str | None) -> datetime | None:
     if not value:
         return None
     text = value.strip()
+    if text[:3].isalpha():
+        return _parse_rfc2822(text)
     if len(text) < 10 or not text[:4].isdigit():
         return None
     text = text.replace("Z", "+00:00").replace("z", "+00:00")
@@ -97,6 +110,17 @@ def parse_datetime(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def _parse_rfc2822(text: str) -> datetime | None:
+    """RFC 2822 ("Tue, 4 May 2021 19:18:00 +0200"): the feed format, found in some JSON-LD."""
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if not 1990 <= parsed.year <= 2100:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _clean(value: object) -> str:
@@ -182,16 +206,143 @@ def _first(metas: dict[str, str], keys: tuple[str, ...]) -> str:
     return ""
 
 
-def _only_text(tree: HtmlElement, tag: str) -> str:
-    """Text of the one non-empty ``tag`` element; "" when there are none or several."""
-    found = ""
-    for element in tree.iter(tag):
+def _headings(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    found = []
+    for element in tree.iter("h1"):
         text = _clean(element.text_content())
         if text:
-            if found:
-                return ""
-            found = text
+            found.append((element, text))
     return found
+
+
+def _headline(headings: list[tuple[HtmlElement, str]], title: str) -> HtmlElement | None:
+    """The h1 that is the article's headline: the one sharing most words with the title.
+
+    An h1 sharing too few is a logo or section name; with no title to compare,
+    only a lone h1 is trusted.
+    """
+    if not title:
+        return headings[0][0] if len(headings) == 1 else None
+    best, score = None, H1_MIN_OVERLAP
+    for element, text in headings:
+        overlap = _overlap(text, title)
+        if overlap >= score:
+            best, score = element, overlap
+    return best
+
+
+_HEADER_BEFORE = 25  # elements before the headline: kicker and date above the title
+_HEADER_AFTER = 60  # elements after it: byline block, sometimes below a lead image
+_HEADER_TEXT_MAX = 80
+_DATE_CUE = re.compile(r"date|time|publi|fecha|datum|posted|byline|meta|info|zeit", re.I)
+_UPDATE_CUE = re.compile(
+    r"updat|modifi|mis à jour|actualiz|aktuali[sz]|atualiza|aggiornat|bijgewerkt|päivitetty"
+    r"|обновл|更新",
+    re.I,
+)
+_FIRST_DIGIT = re.compile(r"\d")
+_CJK_DATE = re.compile(r"((?:19|20)\d\d)\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
+_EARLIEST = datetime(1995, 1, 1)
+_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
+
+
+def _printed_date(text: str) -> date | None:
+    """A full date (day, month, year) written in ``text``, in any common language.
+
+    htmldate turns "2020-03" into the 1st of the month; a date whose day number
+    is not written is such a month-level guess and is dropped.
+    """
+    if not text or len(text) > _HEADER_TEXT_MAX:
+        return None
+    cjk = _CJK_DATE.search(text)  # "2019年6月24日", "2023년 11월 7일": not in htmldate's fast path
+    if cjk is not None:
+        try:
+            return date(int(cjk[1]), int(cjk[2]), int(cjk[3]))
+        except ValueError:
+            return None
+    latest = datetime.now() + timedelta(days=1)
+    found = try_date_expr(text, "%Y-%m-%d", False, _EARLIEST, latest)
+    if not found:
+        return None
+    day = date.fromisoformat(found)
+    if not re.search(rf"(?<!\d)0?{day.day}(?!\d)", text):
+        return None
+    return day
+
+
+def _label_before(element: HtmlElement) -> str:
+    """The words just before an element ("Updated:" in front of a bare <time>)."""
+    previous = element.getprevious()
+    if previous is not None:
+        return previous.tail or ""
+    parent = element.getparent()
+    return (parent.text or "") if parent is not None else ""
+
+
+def _element_date(element: HtmlElement) -> tuple[date | None, bool]:
+    """The publication date one element shows, and whether its markup says it is a date."""
+    if element.tag == "time":
+        declared = parse_datetime(element.get("datetime"))
+        if declared is not None:
+            return declared.date(), True
+        return _printed_date(_clean(element.text_content())), True
+    # A container's whole text is only read when small (a byline block); else its own text.
+    day = None if len(element) > 3 else _printed_date(_clean(element.text_content()))
+    if day is None:
+        day = _printed_date(_clean(element.text))
+    if day is None:
+        return None, False
+    names = " ".join(str(element.get(a) or "") for a in ("class", "id", "itemprop"))
+    return day, bool(_DATE_CUE.search(names))
+
+
+def _is_update(element: HtmlElement) -> bool:
+    """Labelled as a modification date: the label precedes the date's first digit.
+
+    Only the words before the date count, so "Written: 2023-11-07 / Updated: …"
+    is still the publication date.
+    """
+    text = f"{_label_before(element)} {element.text_content()[:_HEADER_TEXT_MAX]}"
+    return bool(_UPDATE_CUE.search(_FIRST_DIGIT.split(text, maxsplit=1)[0]))
+
+
+def header_date(tree: HtmlElement, headline: HtmlElement) -> tuple[date | None, bool]:
+    """The date shown beside the headline: the first after it, else the nearest before.
+
+    Annotators and readers take the day printed in the article header; htmldate
+    prefers ``<meta>`` dates, which are often the UTC day, a modification date
+    or a CMS default. Only a window of elements around the headline is read (a
+    date further away belongs to teasers or the page chrome), dates labelled as
+    updates are skipped, and the headline's own text is not a date source.
+    Returns (day, marked): marked when the date is in ``<time>`` or an element
+    whose class/id/itemprop names a date.
+    """
+    before: deque[HtmlElement] = deque(maxlen=_HEADER_BEFORE)
+    inside = after = -1
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or element.tag in _SKIPPED_TAGS:
+            continue
+        if element is headline:
+            inside = sum(1 for _ in headline.iter()) - 1
+            after = 0
+            continue
+        if after < 0:
+            before.append(element)
+            continue
+        if inside > 0:
+            inside -= 1
+            continue
+        after += 1
+        if after > _HEADER_AFTER:
+            break
+        day, marked = _element_date(element)
+        if day is not None and not _is_update(element):
+            return day, marked
+    for element in reversed(before):
+        day, marked = _element_date(element)
+        if day is not None and not _is_update(element):
+            return day, marked
+    return None, False
 
 
 def read_page_meta(tree: HtmlElement, base_url: str = "") -> PageMeta:
@@ -205,15 +356,23 @@ def read_page_meta(tree: HtmlElement, base_url: str = "") -> PageMeta:
         published = parse_datetime(candidate)
         if published is not None:
             break
+    title = _first(metas, _TITLE_KEYS) or jsonld.get("headline", "")
+    headings = _headings(tree)
+    headline = _headline(headings, title or _clean(tree.findtext(".//title")))
+    header_day, header_marked = (
+        header_date(tree, headline) if headline is not None else (None, False)
+    )
     return PageMeta(
         language=language or _first(metas, _LANG_KEYS) or None,
         canonical=_canonical(tree, metas, base_url),
-        title=_first(metas, _TITLE_KEYS) or jsonld.get("headline", ""),
-        h1=_only_text(tree, "h1"),
+        title=title,
+        h1=headings[0][1] if len(headings) == 1 else "",
         site_name=_first(metas, _SITE_KEYS).lstrip("@"),
         author=jsonld.get("author", "") or _first(metas, _AUTHOR_KEYS),
         description=_first(metas, _DESCRIPTION_KEYS),
         published=published,
+        header_day=header_day,
+        header_marked=header_marked,
     )
 
 
@@ -298,6 +457,9 @@ def choose_title(extracted: str, meta: PageMeta, fallback: str = "") -> str:
     return base or h1
 
 
+HEADER_MAX_DRIFT_DAYS = 31
+
+
 def choose_published(day: str | None, meta: PageMeta) -> tuple[datetime | None, date | None]:
     """Publication instant (UTC) and the calendar day the publisher states.
 
@@ -305,7 +467,27 @@ def choose_published(day: str | None, meta: PageMeta) -> tuple[datetime | None, 
     publication date; the page's own declaration carries the time. A declared
     time with a local offset is trusted outright (it states the local day); a
     UTC one only when within a day of htmldate's, and the local day stays htmldate's.
+    Then the date printed beside the headline, when there is one, names the day:
+    it is what the publisher shows readers, in their time zone, where metadata
+    often carries the UTC day or a CMS timestamp. It must agree with the other
+    sources within :data:`HEADER_MAX_DRIFT_DAYS` (further off, it is a teaser's
+    date or a day/month swap); with no other source, only a marked one is used.
     """
+    published, local_day = _declared_or_found(day, meta)
+    header = meta.header_day
+    if header is None or header == local_day:
+        return published, local_day
+    if local_day is None:
+        if not meta.header_marked:
+            return published, local_day
+    elif abs((header - local_day).days) > HEADER_MAX_DRIFT_DAYS:
+        return published, local_day
+    if published is not None and abs((header - published.date()).days) <= 1:
+        return published, header
+    return datetime(header.year, header.month, header.day, tzinfo=UTC), header
+
+
+def _declared_or_found(day: str | None, meta: PageMeta) -> tuple[datetime | None, date | None]:
     found = parse_datetime(day)
     found_day = found.date() if found is not None else None
     declared = meta.published

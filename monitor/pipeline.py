@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import store
+from monitor import store, timing
 from monitor.config import Settings
 from monitor.db import FeedRow, open_database, session_factory
 from monitor.errors import BadInputError
@@ -105,7 +105,8 @@ def engine_for(settings: Settings) -> Engine:
 
 
 def session_for(settings: Settings) -> Session:
-    return session_factory(engine_for(settings))()
+    session: Session = session_factory(engine_for(settings))()
+    return session
 
 
 def fetcher_for(settings: Settings) -> Fetcher:
@@ -156,6 +157,11 @@ def due_feeds(settings: Settings, *, only: Sequence[str] | None = None) -> list[
 
 def poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
     """Fetch and parse one feed, update its poll state, keep only unseen entries."""
+    with timing.timed("poll feed"):
+        return _poll_feed(settings, feed)
+
+
+def _poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
     from monitor import feeds
 
     now = utcnow()

@@ -10,16 +10,20 @@ machine shares the index through the database.
 Two sketches, because reposts come in two shapes:
 
 * **body** (80 hashes, 20 bands of 4 rows): near-copies (other boilerplate, a
-  paragraph dropped or added, typos) keep a shingle Jaccard of 0.6-0.95, which a
-  band catches with probability 0.93-1.0 (0.73 at 0.5). Different articles on the same event
-  share a few percent of shingles (named entities, stock phrases): about one
-  chance in 10^4 to share a band.
+  paragraph dropped or added, typos) keep a shingle Jaccard of 0.6-0.95, which
+  a band catches with probability 0.93-1.0 (0.73 at 0.5). Different articles
+  on the same event share a few percent of shingles (named entities, stock
+  phrases): about one chance in 10^4 to share a band, and verification rejects
+  those anyway.
 * **lead** (30 hashes, 10 bands of 3 rows) over the first 50 words of the
   substantive paragraphs: a truncated teaser has a body Jaccard of only 0.3-0.5
   against the full article, but the same lead, so lead keys find it (and the
   full article finds an earlier teaser the same way). Short header lines
   (breadcrumbs, datelines, bylines: no final punctuation) are skipped so
   another site's furniture does not shift the lead.
+
+30 keys an article in all (30 million index rows at a million articles, what
+``benchmarks/dedup_scale.py`` loads).
 
 Tokens are words, except in scripts written without spaces (Chinese, Japanese
 kana, Thai, Lao, Khmer, Myanmar) where each character is a token: a 3-shingle of

@@ -163,6 +163,27 @@ def _align(a: list[str], b: list[str]) -> _Alignment:
     return _Alignment([p >= 0 for p in partner_a], matched_b, partner_a)
 
 
+def _residue_match(
+    a: list[str], matched_a: list[bool], b: list[str], matched_b: list[bool]
+) -> float:
+    """Characters recovered when the unpaired sentences of both sides are one text.
+
+    Sites cut sentences differently ("m.poutine", a missing space after a full
+    stop, a line break inside a sentence): the two halves of a split sentence
+    find no partner alone. Joined, the leftovers of a near-copy are still the
+    same text, so one ``fuzz.ratio`` on them (bounded text, once per comparison
+    below the threshold; rapidfuzz gives up at once when the lengths alone rule
+    out the cutoff) gives those characters back. Their figures must agree, as
+    for sentence pairs.
+    """
+    rest_a = " ".join(s for s, m in zip(a, matched_a, strict=True) if not m)
+    rest_b = " ".join(s for s, m in zip(b, matched_b, strict=True) if not m)
+    if not rest_a or not rest_b or _NUMBER.findall(rest_a) != _NUMBER.findall(rest_b):
+        return 0.0
+    score = fuzz.ratio(rest_a, rest_b, score_cutoff=SENTENCE_CUTOFF)
+    return score / 100.0 * (len(rest_a) + len(rest_b)) if score else 0.0
+
+
 def _share(sents: list[str], matched: list[bool]) -> float:
     total = sum(len(s) for s in sents)
     return sum(len(s) for s, m in zip(sents, matched, strict=True) if m) / total if total else 0.0
@@ -242,12 +263,15 @@ def compare(
     similarity = (
         100.0 * (cov_short * chars_short + cov_long * chars_long) / (chars_short + chars_long)
     )
-    aligned = _lead_aligned(short, al.matched_a, al.partner_a, long)
-    containment = _containment(short, al.matched_a, long, aligned)
-
     near_threshold = settings.body_threshold
     if titles >= settings.title_threshold:
         near_threshold = max(0.0, near_threshold - TITLE_BONUS)
+    if similarity < near_threshold:
+        bonus = _residue_match(short, al.matched_a, long, al.matched_b)
+        similarity += 100.0 * bonus / (chars_short + chars_long)
+    aligned = _lead_aligned(short, al.matched_a, al.partner_a, long)
+    containment = _containment(short, al.matched_a, long, aligned)
+
     if similarity >= near_threshold:
         return Comparison(
             "near_body",

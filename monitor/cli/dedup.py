@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from monitor.cli.common import ConfigOption, JsonOption, console, db_session, print_json
-from monitor.dedup_index import (
+from monitor.dedup_explain import (
     DedupExplanation,
     explain,
     mark_duplicate_of,

@@ -190,3 +190,13 @@ def test_template_stories_with_other_figures_are_different_articles() -> None:
     assert not cmp.is_duplicate and cmp.similarity == 0.0
     typo = monday.replace("séance", "sénace").replace("hausse", "hasuse")
     assert dedup.compare("bourse", monday, words, "bourse", typo, words, SETTINGS).is_duplicate
+
+
+def test_sentences_cut_differently_still_match() -> None:
+    """A repost that lost the spaces after some full stops keeps its sentences."""
+    body = normalize_text(ITEMS["seed000"]["body"])
+    glued = body.replace(". l", ".l").replace(". d", ".d").replace(". c", ".c")
+    assert sentences(glued) != sentences(body)
+    words = len(tokens(body))
+    cmp = dedup.compare("a", body, words, "b", glued, len(tokens(glued)), SETTINGS)
+    assert cmp.method == "near_body" and cmp.similarity >= SETTINGS.body_threshold

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,18 @@ from monitor.extract import (
     ExtractionRejected,
     detect_language,
     extract_article,
+    parse_html,
 )
 from monitor.language import normalize_language
 from monitor.noise import drop_noise_lines, is_noise_line
-from monitor.pagemeta import PageMeta, choose_author, strip_site_name
+from monitor.pagemeta import (
+    HEADER_MAX_DRIFT_DAYS,
+    PageMeta,
+    choose_author,
+    choose_published,
+    read_page_meta,
+    strip_site_name,
+)
 from monitor.records import FeedEntry, Page
 
 PARAGRAPHS = [
@@ -275,6 +283,95 @@ def test_entry_date_beats_a_copyright_year_guess() -> None:
     page = make_page(html, url="https://x.example/a")
     assert extract_article(page).published_day in (None, date(2024, 1, 1))
     assert extract_article(page, entry(published=published)).article.published_at == published
+
+
+# --- the date printed beside the headline ------------------------------------------------
+
+
+def header_page(header: str, *, before: str = "", h1: str = TITLE, head: str = "") -> PageMeta:
+    """read_page_meta on a page whose headline block is ``before`` + h1 + ``header``."""
+    html = f"""<html lang="fr"><head><title>{TITLE} | Le Quotidien</title>{head}</head><body>
+<nav><a href="/">Accueil</a></nav><main><article>{before}<h1>{h1}</h1>{header}
+{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article></main></body></html>"""
+    return read_page_meta(parse_html(html))
+
+
+def test_local_time_beside_the_headline_beats_the_utc_metadata_day() -> None:
+    head = '<meta property="article:published_time" content="2023-11-09T05:30:59+00:00">'
+    header = '<div class="byline">Publié : <time datetime="2023-11-08 23:30:59">8 nov.</time></div>'
+    html = article_html(head=head).replace(f"<h1>{TITLE}</h1>", f"<h1>{TITLE}</h1>{header}")
+    result = extract_article(make_page(html))
+    assert result.published_day == date(2023, 11, 8)
+    # The instant is still the declared one: only the stated day changes.
+    assert result.article.published_at == datetime(2023, 11, 9, 5, 30, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('<p class="meta">1. Februar 2022 , Daniel Dillenburg</p>', date(2022, 2, 1)),
+        ("<span>Loïc Le Clerc | 30 septembre 2018</span>", date(2018, 9, 30)),
+        ('<p class="date">Written: 2023-11-07 15:03:30<span> / </span>'
+         "Updated: 2023-11-08 09:30:46</p>", date(2023, 11, 7)),
+        ("<h6><span>3/5/2022 22:41</span></h6>", date(2022, 5, 3)),
+        ('<p class="article-main__date">[2019年6月24日 11時30分]</p>', date(2019, 6, 24)),
+        ('<div class="info">2023년 11월 7일 15:03</div>', date(2023, 11, 7)),
+    ],
+)  # fmt: skip
+def test_printed_header_date_in_several_languages(header: str, expected: date) -> None:
+    assert header_page(header).header_day == expected
+
+
+def test_header_date_marked_only_by_time_or_date_named_elements() -> None:
+    assert header_page('<time datetime="2022-01-21">21.01.2022</time>').header_marked
+    assert header_page('<span class="post-date">21.01.2022</span>').header_marked
+    plain = header_page("<span>21.01.2022</span>")
+    assert plain.header_day == date(2022, 1, 21) and not plain.header_marked
+
+
+def test_update_labelled_dates_are_skipped() -> None:
+    meta = header_page("<p>Mis à jour le 19/02/2020</p><p><span>Publié le 12/02/2020</span></p>")
+    assert meta.header_day == date(2020, 2, 12)
+    assert header_page("<p>Updated: <time>Feb 19, 2020</time></p>").header_day is None
+
+
+def test_date_above_the_headline_when_none_below() -> None:
+    meta = header_page("", before='<div class="kicker">Monde · 6 May 2022 - 2:00 a. m.</div>')
+    assert meta.header_day == date(2022, 5, 6)
+
+
+def test_dates_in_the_headline_far_away_or_month_only_are_not_header_dates() -> None:
+    assert header_page("", h1=f"{TITLE} le 12 mars 2020").header_day is None
+    filler = "".join(f"<p>{i}</p>" for i in range(70))
+    assert header_page(filler + '<time datetime="2020-03-12">12 mars</time>').header_day is None
+    assert header_page("<p>Archives 2020-03</p>").header_day is None
+
+
+def test_logo_h1_is_not_a_headline() -> None:
+    page = f"""<html><head><meta property="og:title" content="{TITLE}"></head><body>
+<h1>regards.fr</h1><p class="date">30 septembre 2018</p><h1>Rubriques</h1></body></html>"""
+    assert read_page_meta(parse_html(page)).header_day is None
+
+
+def test_choose_published_header_agreement_rules() -> None:
+    declared = datetime(2022, 5, 4, 2, 41, tzinfo=UTC)
+    near = PageMeta(published=declared, header_day=date(2022, 5, 3))
+    assert choose_published("2022-05-04", near) == (declared, date(2022, 5, 3))
+    # A header date weeks away from the other sources is a teaser's or a D/M swap.
+    far_day = date(2022, 5, 4) + timedelta(days=HEADER_MAX_DRIFT_DAYS + 1)
+    far = PageMeta(published=declared, header_day=far_day, header_marked=True)
+    assert choose_published("2022-05-04", far) == (declared, date(2022, 5, 4))
+    # Up to the drift limit the header wins; the instant follows it when it is days off.
+    moved = PageMeta(header_day=date(2022, 1, 21), header_marked=True)
+    assert choose_published("2022-01-26", moved) == (
+        datetime(2022, 1, 21, tzinfo=UTC),
+        date(2022, 1, 21),
+    )
+    # Alone, only a marked header date is used.
+    alone = PageMeta(header_day=date(2022, 1, 21))
+    assert choose_published(None, alone) == (None, None)
+    marked = PageMeta(header_day=date(2022, 1, 21), header_marked=True)
+    assert choose_published(None, marked)[1] == date(2022, 1, 21)
 
 
 # --- rejects ----------------------------------------------------------------------------

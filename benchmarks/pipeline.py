@@ -1,0 +1,248 @@
+"""Full-pipeline throughput against plain single-process trafilatura, in one run.
+
+Serves the 181 real pages of article-extraction-benchmark (gzip, as a real
+server would) and ``--copies`` copies of each under other URLs from 127.0.0.1,
+listed in ``--feeds`` RSS feeds. Then, in the same run:
+
+1. starts a real Prefect server on PostgreSQL (its start-up timed and printed
+   separately), unless ``--prefect-api`` names a running one;
+2. runs a full ``poll-feeds`` flow into a fresh database (feeds -> fetch ->
+   extract in the process pool -> relevance -> dedup -> file), as production
+   does; ``--no-prefect`` runs ``pipeline.run_poll`` instead;
+3. times a plain loop of ``trafilatura.bare_extraction(with_metadata=True)``
+   over the same bytes in this one process.
+
+It prints articles per second for both, their ratio (target >= 1.6 on 2
+cores), peak RSS, and where the time goes (stage timings).
+
+    python benchmarks/pipeline.py [--copies 4] [--feeds 20] [--corpus ../shared/corpus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/newsmon_bench_prefect"
+
+
+def load_pages(corpus: Path) -> dict[str, bytes]:
+    """id -> gzip bytes, as stored upstream."""
+    html_dir = corpus / "article-extraction-benchmark" / "html"
+    return {p.name.split(".")[0]: p.read_bytes() for p in sorted(html_dir.glob("*.html.gz"))}
+
+
+def serve(pages: dict[str, bytes], copies: int, n_feeds: int) -> tuple[ThreadingHTTPServer, int]:
+    ids = sorted(pages)
+    items = [(c, i) for c in range(copies + 1) for i in ids]
+    per_feed = -(-len(items) // n_feeds)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            headers = {}
+            if self.path.startswith("/feed/"):
+                f = int(self.path.split("/")[-1].split(".")[0])
+                chunk = items[f * per_feed : (f + 1) * per_feed]
+                body = (
+                    "<?xml version='1.0'?><rss version='2.0'><channel><title>bench</title>"
+                    f"<link>{base}</link><description>d</description>"
+                    + "".join(
+                        f"<item><title>{i}</title><link>{base}/c{c}/{i}.html</link></item>"
+                        for c, i in chunk
+                    )
+                    + "</channel></rss>"
+                ).encode()
+                ctype = "application/rss+xml"
+            elif self.path.endswith(".html"):
+                body = pages[self.path.rsplit("/", 1)[1][:-5]]
+                ctype = "text/html; charset=utf-8"
+                headers["Content-Encoding"] = "gzip"
+            elif self.path == "/robots.txt":
+                body, ctype = b"User-agent: *\nAllow: /\n", "text/plain"
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, len(items)
+
+
+def baseline(pages: dict[str, bytes], rounds: int) -> tuple[float, int]:
+    import trafilatura
+
+    bodies = [gzip.decompress(b).decode("utf-8", "replace") for b in pages.values()]
+    trafilatura.bare_extraction(bodies[0], with_metadata=True)  # imports, caches
+    start = time.perf_counter()
+    n = 0
+    for _ in range(rounds):
+        for html in bodies:
+            trafilatura.bare_extraction(html, with_metadata=True)
+            n += 1
+    return time.perf_counter() - start, n
+
+
+def start_prefect(tmp: str) -> tuple[subprocess.Popen[bytes], str, float]:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS newsmon_bench_prefect WITH (FORCE)")
+        conn.execute("CREATE DATABASE newsmon_bench_prefect")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(
+        os.environ,
+        PREFECT_HOME=str(Path(tmp) / "prefect"),
+        PREFECT_API_DATABASE_CONNECTION_URL=PG,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_UI_ENABLED="false",
+    )
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, url, time.perf_counter() - start
+        except OSError:
+            time.sleep(0.25)
+    proc.kill()
+    raise SystemExit("Prefect server did not start within 180 s")
+
+
+def rss_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--copies", type=int, default=4, help="extra copies of each page")
+    parser.add_argument("--feeds", type=int, default=20)
+    parser.add_argument("--baseline-rounds", type=int, default=2)
+    parser.add_argument("--prefect-api", help="use this running Prefect API")
+    parser.add_argument("--no-prefect", action="store_true", help="pipeline.run_poll only")
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    args = parser.parse_args()
+
+    pages = load_pages(args.corpus)
+    server, n_items = serve(pages, args.copies, args.feeds)
+    port = server.server_address[1]
+    tmp = tempfile.mkdtemp(prefix="newsmon-bench-")
+    cfg = Path(tmp) / "feeds.yaml"
+    feed_urls = [f"http://127.0.0.1:{port}/feed/{f}.xml" for f in range(args.feeds)]
+    cfg.write_text(
+        "poll: {max_entries_per_feed: 100000}\nfeeds:\n"
+        + "".join(f"  - {{url: '{u}', name: bench{i}}}\n" for i, u in enumerate(feed_urls)),
+        encoding="utf-8",
+    )
+    os.environ.update(
+        MONITOR_CONFIG=str(cfg),
+        MONITOR_DATABASE_URL=args.database_url or f"sqlite:///{tmp}/bench.db",
+        MONITOR_HOST_INTERVAL_S="0",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
+    print(
+        f"items: {n_items} ({len(pages)} pages x {args.copies + 1}), feeds: {args.feeds}, "
+        f"cores: {os.cpu_count()}"
+    )
+
+    base_s, base_n = baseline(pages, args.baseline_rounds)
+    base_rate = base_n / base_s
+    print(
+        f"baseline bare_extraction, 1 process: {base_n} pages in {base_s:.1f} s "
+        f"= {base_rate:.2f} articles/s"
+    )
+
+    from monitor import timing
+
+    proc = None
+    if args.no_prefect:
+        from monitor import pipeline
+        from monitor.config import load_settings
+
+        runner = lambda: pipeline.run_poll(load_settings(), only=feed_urls)  # noqa: E731
+        label = "pipeline.run_poll (no Prefect)"
+    else:
+        if args.prefect_api:
+            api = args.prefect_api
+        else:
+            proc, api, startup = start_prefect(tmp)
+            print(f"Prefect server start-up (PostgreSQL): {startup:.1f} s (not counted below)")
+        os.environ["PREFECT_API_URL"] = api
+        from flows.poll import poll_feeds
+
+        runner = lambda: poll_feeds(feeds=feed_urls)  # noqa: E731
+        label = "poll-feeds flow on a Prefect server"
+    try:
+        timing.reset()
+        start = time.perf_counter()
+        summary = runner()
+        wall = time.perf_counter() - start
+    finally:
+        if proc is not None:
+            proc.terminate()
+        server.shutdown()
+    done = len(summary.outcomes)
+    rate = done / wall
+    print(f"{label}: {done} articles in {wall:.1f} s = {rate:.2f} articles/s")
+    print(f"  outcomes: {json.dumps(dict(summary.counts))}")
+    print(f"ratio pipeline / single-process extraction: {rate / base_rate:.2f}  (target >= 1.6)")
+    print(
+        f"peak RSS: parent {rss_mb(resource.RUSAGE_SELF):.0f} MB, "
+        f"largest child {rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+    )
+    print("where the time goes (worker stages are CPU seconds summed over processes):")
+    print(timing.format_table(wall))
+
+
+if __name__ == "__main__":
+    main()
