@@ -92,7 +92,9 @@ def _warm_up() -> None:
 
     from monitor import language
 
-    language.detect_language("warm up the language model")  # ~1.4 s on first use
+    # Loads the language model now (~1.4 s) rather than on the first page; it needs
+    # a text long enough to be worth identifying.
+    language.detect_language("newsmon loads its language identification model here. " * 3)
 
 
 _pool: ProcessPoolExecutor | None = None

@@ -231,12 +231,24 @@ def migrate(engine: Engine) -> None:
     """Upgrade the database to the newest Alembic revision (idempotent)."""
     if current_revision(engine) == SCHEMA_REVISION:
         return
+    try:
+        _upgrade(engine)
+    except SQLAlchemyError:
+        # Another process (a second worker starting at the same moment) may have
+        # migrated this database while we tried: that is success, not an error.
+        if current_revision(engine) != SCHEMA_REVISION:
+            raise
+
+
+def _upgrade(engine: Engine) -> None:
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # one migrator at a time
+            connection.execute(text("SELECT pg_advisory_xact_lock(7262610)"))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 

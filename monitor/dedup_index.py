@@ -151,6 +151,7 @@ def candidate_query(keys: Sequence[int], since_day: int, limit: int) -> Select[i
 def candidate_ids(
     session: Session, keys: Sequence[int], since_day: int, limit: int
 ) -> list[tuple[int, int]]:
+    """Run :func:`candidate_query`; no keys (a text too short to sketch), no query."""
     if not keys:
         return []
     rows = session.execute(candidate_query(keys, since_day, limit))

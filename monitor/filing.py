@@ -2,12 +2,15 @@
 
 Pages are fetched by a thread pool (I/O, per-host limits in the Fetcher) and
 analysed by the process pool as soon as each arrives; the parent files results
-in arrival order in one session, committing every ``COMMIT_EVERY`` items, so
-database writes are batched and memory holds only the pages in flight.
+in arrival order, a group at a time (``FLUSH_EVERY`` items or ``FLUSH_AFTER_S``)
+in one short transaction under the filing lock: writes are batched, concurrent
+workers cannot both file the same story, and memory holds only the pages in
+flight.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -25,6 +28,7 @@ from monitor.db import ArticleRow, FeedRow
 from monitor.errors import BadInputError, FetchError, TransientFetchError
 from monitor.fetch import Fetcher
 from monitor.records import (
+    Article,
     DedupDecision,
     FeedEntry,
     Judgement,
@@ -36,7 +40,8 @@ from monitor.records import (
 )
 from monitor.urls import canonicalize
 
-COMMIT_EVERY = 50
+FLUSH_EVERY = 20  # items filed per transaction, at most
+FLUSH_AFTER_S = 0.5  # ...and no item waits longer than this to be filed
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +90,9 @@ def _timed_fetch(fetcher: Fetcher, url: str) -> Page:
 
 def _fetch_and_analyze(
     settings: Settings, fetcher: Fetcher, items: Sequence[_Item]
-) -> Iterator[tuple[_Item, Result]]:
-    """Yield each item with its analysis or error as soon as it is ready."""
+) -> Iterator[tuple[_Item, Result] | tuple[None, None]]:
+    """Yield each item with its analysis or error as soon as it is ready, and
+    ``(None, None)`` ticks while waiting, so filing never waits on slow fetches."""
     if not items:
         return
     story_paths = _story_paths(settings)
@@ -107,7 +113,10 @@ def _fetch_and_analyze(
         top_up(pool)
         while fetching or analysing:
             pending: list[Future[Any]] = [*fetching, *analysing]
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=FLUSH_AFTER_S / 2, return_when=FIRST_COMPLETED)
+            if not done:
+                yield None, None  # a tick: lets the caller file what is ready
+                continue
             for fut in done:
                 if fut in fetching:
                     item = fetching.pop(fut)
@@ -161,7 +170,39 @@ def file_batch(
     )
     todo = [i for c, i in items.items() if c not in seen and i.entry.link not in seen]
     feed_ids = _feed_ids(session, {i.entry.feed_url for i in todo})
-    for n, (item, result) in enumerate(_fetch_and_analyze(settings, fetcher, todo), 1):
+    ready: list[tuple[_Item, Result]] = []
+    first_ready = 0.0
+    for item, result in _fetch_and_analyze(settings, fetcher, todo):
+        if item is not None and result is not None:
+            if not ready:
+                first_ready = time.monotonic()
+            ready.append((item, result))
+        if ready and (len(ready) >= FLUSH_EVERY or time.monotonic() - first_ready >= FLUSH_AFTER_S):
+            outcomes.extend(_flush(settings, session, ready, feed_ids))
+            ready = []
+    outcomes.extend(_flush(settings, session, ready, feed_ids))
+    return outcomes
+
+
+def _flush(
+    settings: Settings,
+    session: Session,
+    ready: Sequence[tuple[_Item, Result]],
+    feed_ids: dict[str, int],
+) -> list[Outcome]:
+    """File the analysed items in one short transaction under the filing lock.
+
+    Grouping whatever is ready keeps writes batched under load while the lock
+    is held only for database work (no network, no extraction), so concurrent
+    workers wait milliseconds for each other, not a whole batch.
+    """
+    if not ready:
+        return []
+    outcomes = []
+    with timing.timed("filing lock wait"):
+        store.acquire_filing_lock(session)
+    now = utcnow()
+    for item, result in ready:
         feed_id = feed_ids.get(item.entry.feed_url)
         if isinstance(result, Analysis):
             for stage, seconds in result.timings:
@@ -171,9 +212,6 @@ def file_batch(
         else:
             with timing.timed("record failure"):
                 outcomes.append(_fail(settings, session, item, result, feed_id, now))
-        if n % COMMIT_EVERY == 0:
-            with timing.timed("commit"):
-                session.commit()
     with timing.timed("commit"):
         session.commit()
     return outcomes
@@ -290,8 +328,9 @@ def _file(
             now=now,
         )
         article_id = store.upsert_article(session, fields, now, replace_existing=replace_existing)
-        if article_id is not None:
-            dedup.index_article(session, article_id, result.fingerprint, now)
+        if article_id is None:
+            return _filed_elsewhere(session, item, article)
+        dedup.index_article(session, article_id, result.fingerprint, now)
     return Outcome(
         url=article.url,
         canonical_url=article.canonical_url,
@@ -300,12 +339,36 @@ def _file(
         site=article.site,
         language=article.language,
         score=judgement.score,
-        reason="" if article_id or dry_run else "already filed by another run",
         duplicate_of=decision.original_url if decision.is_duplicate else None,
         article_id=article_id,
         judgement=judgement,
         dedup=decision,
         dry_run=dry_run,
+    )
+
+
+def _filed_elsewhere(session: Session, item: _Item, article: Article) -> Outcome:
+    """Another run stored this URL after our seen-check: report it as that item's copy."""
+    row = store.article_by_url(session, article.canonical_url)
+    root = session.get(ArticleRow, row.duplicate_of_id or row.id) if row is not None else None
+    original = root.canonical_url if root is not None else article.canonical_url
+    return Outcome(
+        url=article.url,
+        canonical_url=article.canonical_url,
+        status=Status.DUPLICATE,
+        title=article.title,
+        site=article.site,
+        language=article.language,
+        reason="already filed by another run",
+        duplicate_of=original,
+        article_id=row.id if row is not None else None,
+        dedup=DedupDecision(
+            original_id=root.id if root is not None else None,
+            original_url=original,
+            method="exact_url",
+            score=100.0,
+            threshold=100.0,
+        ),
     )
 
 
@@ -345,6 +408,8 @@ def ingest_one(
         outcome = _fail(settings, session, item, result, None, now)
         session.commit()
         return outcome
+    if not dry_run:
+        store.acquire_filing_lock(session)
     outcome = _file(
         settings, session, item, result, None, now, replace_existing=force, dry_run=dry_run
     )

@@ -243,8 +243,24 @@ def title_from_document(raw: str) -> tuple[str, str]:
     """
     lines = _split_lines(raw)
     for index, line in enumerate(lines):
+        line = _DATE_LABEL.sub("", line).strip()
         if line and not is_noise_line(line):
-            title = line
-            body = clean_lines("\n".join(lines[index + 1 :]), title=title)
-            return title, body
+            if len(line) <= MAX_TITLE_CHARS:
+                body = clean_lines("\n".join(lines[index + 1 :]), title=line)
+                return line, body
+            # No headline line: the document opens with its lead paragraph. Its first
+            # sentence serves as the title and the paragraph stays in the body.
+            sentence = _FIRST_SENTENCE.match(line)
+            title = sentence.group(1).strip() if sentence else line[:MAX_TITLE_CHARS]
+            body = clean_lines("\n".join([line, *lines[index + 1 :]]))
+            return title[:MAX_TITLE_CHARS].rstrip(), body
     return "", ""
+
+
+MAX_TITLE_CHARS = 200
+# A scraped "date 2023-09" / "Date : 12/06/2024" label glued before the first line.
+_DATE_LABEL = re.compile(
+    r"^\s*(?:date|datum|fecha|data|дата)\s*[:.]?\s*\d{1,4}(?:[-/.]\d{1,2}){1,2}\b\s*",
+    re.IGNORECASE,
+)
+_FIRST_SENTENCE = re.compile(r"^(.{20,}?[.!?…])(?:\s|$)")

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -82,45 +83,35 @@ class PageMeta:
 
 
 def parse_datetime(value: str | None) -> datetime | None:
-    """An aware UTC datetime from an ISO-8601-ish string, None if it is not one.
+    """An aware datetime from an ISO-8601-ish or RFC 2822 string, None if it is not one.
 
     A missing offset is read as UTC: nothing better is known, and a wrong hour
-    matters less than dropping the date.
+    matters less than dropping the date. RFC 2822 ("Tue, 4 May 2021 19:18:00
+    +0200") is the feed format, which some JSON-LD carries.
     """
-    if not value:
-        return None
-    text = value.strip()
-    if text[:3].isalpha():
-        return _parse_rfc2822(text)
-    if len(text) < 10 or not text[:4].isdigit():
-        return None
-    text = text.replace("Z", "+00:00").replace("z", "+00:00")
-    if len(text) > 10 and text[10] in " t":
-        text = text[:10] + "T" + text[11:]
-    text = _OFFSET_NO_COLON.sub(r"\1:\2", text)
+    text = (value or "").strip()
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(text[:10])
-        except ValueError:
+        if text[:3].isalpha():
+            parsed = parsedate_to_datetime(text)
+        elif len(text) >= 10 and text[:4].isdigit():
+            parsed = _parse_iso(text)
+        else:
             return None
-    if not 1990 <= parsed.year <= 2100:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed
-
-
-def _parse_rfc2822(text: str) -> datetime | None:
-    """RFC 2822 ("Tue, 4 May 2021 19:18:00 +0200"): the feed format, found in some JSON-LD."""
-    try:
-        parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
     if not 1990 <= parsed.year <= 2100:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _parse_iso(text: str) -> datetime:
+    text = text.replace("Z", "+00:00").replace("z", "+00:00")
+    if len(text) > 10 and text[10] in " t":
+        text = text[:10] + "T" + text[11:]
+    try:
+        return datetime.fromisoformat(_OFFSET_NO_COLON.sub(r"\1:\2", text))
+    except ValueError:
+        return datetime.fromisoformat(text[:10])
 
 
 def _clean(value: object) -> str:
@@ -206,9 +197,9 @@ def _first(metas: dict[str, str], keys: tuple[str, ...]) -> str:
     return ""
 
 
-def _headings(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+def _headings(tree: HtmlElement, tag: str = "h1") -> list[tuple[HtmlElement, str]]:
     found = []
-    for element in tree.iter("h1"):
+    for element in tree.iter(tag):
         text = _clean(element.text_content())
         if text:
             found.append((element, text))
@@ -243,7 +234,7 @@ _UPDATE_CUE = re.compile(
 _FIRST_DIGIT = re.compile(r"\d")
 _CJK_DATE = re.compile(r"((?:19|20)\d\d)\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
 _EARLIEST = datetime(1995, 1, 1)
-_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
+_SKIPPED_TAGS = frozenset({"head", "title", "script", "style", "noscript", "template", "svg"})
 
 
 def _printed_date(text: str) -> date | None:
@@ -260,7 +251,8 @@ def _printed_date(text: str) -> date | None:
             return date(int(cjk[1]), int(cjk[2]), int(cjk[3]))
         except ValueError:
             return None
-    latest = datetime.now() + timedelta(days=1)
+    # A stable bound keeps htmldate's cache of parsed expressions useful.
+    latest = datetime.combine(date.today() + timedelta(days=2), datetime.min.time())
     found = try_date_expr(text, "%Y-%m-%d", False, _EARLIEST, latest)
     if not found:
         return None
@@ -268,15 +260,6 @@ def _printed_date(text: str) -> date | None:
     if not re.search(rf"(?<!\d)0?{day.day}(?!\d)", text):
         return None
     return day
-
-
-def _label_before(element: HtmlElement) -> str:
-    """The words just before an element ("Updated:" in front of a bare <time>)."""
-    previous = element.getprevious()
-    if previous is not None:
-        return previous.tail or ""
-    parent = element.getparent()
-    return (parent.text or "") if parent is not None else ""
 
 
 def _element_date(element: HtmlElement) -> tuple[date | None, bool]:
@@ -297,51 +280,59 @@ def _element_date(element: HtmlElement) -> tuple[date | None, bool]:
 
 
 def _is_update(element: HtmlElement) -> bool:
-    """Labelled as a modification date: the label precedes the date's first digit.
+    """Labelled as a modification date, by the words before its first digit.
 
-    Only the words before the date count, so "Written: 2023-11-07 / Updated: …"
-    is still the publication date.
+    The label may stand just before the element ("Updated: <time>"); a later
+    label is another date's: "Written: 2023-11-07 / Updated: …" is a publication date.
     """
-    text = f"{_label_before(element)} {element.text_content()[:_HEADER_TEXT_MAX]}"
+    previous, parent = element.getprevious(), element.getparent()
+    label = previous.tail if previous is not None else parent.text if parent is not None else ""
+    text = f"{label or ''} {element.text_content()[:_HEADER_TEXT_MAX]}"
     return bool(_UPDATE_CUE.search(_FIRST_DIGIT.split(text, maxsplit=1)[0]))
 
 
+def _walked(element: HtmlElement) -> bool:
+    return isinstance(element.tag, str) and element.tag not in _SKIPPED_TAGS
+
+
 def header_date(tree: HtmlElement, headline: HtmlElement) -> tuple[date | None, bool]:
-    """The date shown beside the headline: the first after it, else the nearest before.
+    """The date shown beside the headline: the nearest one, above or below it.
 
     Annotators and readers take the day printed in the article header; htmldate
     prefers ``<meta>`` dates, which are often the UTC day, a modification date
     or a CMS default. Only a window of elements around the headline is read (a
     date further away belongs to teasers or the page chrome), dates labelled as
-    updates are skipped, and the headline's own text is not a date source.
+    updates are skipped, and neither the headline nor the blocks around it (whose
+    text includes it) are date sources: a headline may quote a date.
     Returns (day, marked): marked when the date is in ``<time>`` or an element
     whose class/id/itemprop names a date.
     """
     before: deque[HtmlElement] = deque(maxlen=_HEADER_BEFORE)
-    inside = after = -1
-    for element in tree.iter():
-        if not isinstance(element.tag, str) or element.tag in _SKIPPED_TAGS:
-            continue
+    elements = filter(_walked, tree.iter())
+    for element in elements:
         if element is headline:
-            inside = sum(1 for _ in headline.iter()) - 1
-            after = 0
-            continue
-        if after < 0:
-            before.append(element)
-            continue
-        if inside > 0:
-            inside -= 1
-            continue
-        after += 1
-        if after > _HEADER_AFTER:
             break
+        before.append(element)
+    else:
+        return None, False
+    # Nearest date first, looking both ways; a tie goes to the one below the headline.
+    found_before: tuple[int, date, bool] | None = None
+    ancestors = set(headline.iterancestors())  # their text holds the headline's own words
+    for distance, element in enumerate(reversed(before), start=1):
+        if element in ancestors:
+            continue
+        day, marked = _element_date(element)
+        if day is not None and not _is_update(element):
+            found_before = (distance, day, marked)
+            break
+    limit = found_before[0] if found_before is not None else _HEADER_AFTER
+    inside = sum(1 for _ in filter(_walked, headline.iterdescendants()))
+    for element in islice(elements, inside, inside + limit):
         day, marked = _element_date(element)
         if day is not None and not _is_update(element):
             return day, marked
-    for element in reversed(before):
-        day, marked = _element_date(element)
-        if day is not None and not _is_update(element):
-            return day, marked
+    if found_before is not None:
+        return found_before[1], found_before[2]
     return None, False
 
 
@@ -358,7 +349,10 @@ def read_page_meta(tree: HtmlElement, base_url: str = "") -> PageMeta:
             break
     title = _first(metas, _TITLE_KEYS) or jsonld.get("headline", "")
     headings = _headings(tree)
-    headline = _headline(headings, title or _clean(tree.findtext(".//title")))
+    reference = title or _clean(tree.findtext(".//title"))
+    headline = _headline(headings, reference)
+    if headline is None and reference:  # the h1 is the logo: the headline is an h2
+        headline = _headline(_headings(tree, "h2"), reference)
     header_day, header_marked = (
         header_date(tree, headline) if headline is not None else (None, False)
     )
@@ -457,7 +451,9 @@ def choose_title(extracted: str, meta: PageMeta, fallback: str = "") -> str:
     return base or h1
 
 
-HEADER_MAX_DRIFT_DAYS = 31
+# Under the smallest gap a day/month swap makes (Feb 3 / Mar 2: 27 days), so that
+# "5/6/2022" read the wrong way round never wins; above CMS-date offsets (measured: <= 19).
+HEADER_MAX_DRIFT_DAYS = 21
 
 
 def choose_published(day: str | None, meta: PageMeta) -> tuple[datetime | None, date | None]:

@@ -266,6 +266,36 @@ def process_entries(settings: Settings, entries: Sequence[FeedEntry]) -> BatchRe
     return BatchResult(outcomes=tuple(outcomes))
 
 
+def record_crashed(settings: Settings, entries: Sequence[FeedEntry], reason: str) -> None:
+    """Store the entries of a batch that crashed as transient failures.
+
+    The feed's state already says these entries were seen, so without a row
+    they would never be tried again; as failures they come back with backoff.
+    """
+    from monitor.urls import canonicalize
+
+    now = utcnow()
+    with session_for(settings) as session:
+        for entry in entries:
+            try:
+                canonical = canonicalize(entry.link)
+            except BadInputError:
+                continue
+            store.record_failure(
+                session,
+                canonical_url=canonical,
+                url=entry.link,
+                title=entry.title,
+                reason=reason[:1000],
+                transient=True,
+                feed_id=None,
+                guid=entry.guid or None,
+                settings=settings.poll,
+                now=now,
+            )
+        session.commit()
+
+
 def due_retries(settings: Settings, limit: int = 200) -> list[FeedEntry]:
     """Failed pages whose backoff has expired, as entries to process again."""
     with session_for(settings) as session:

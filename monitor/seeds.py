@@ -73,6 +73,7 @@ def file_seeds(settings: Settings, session: Session, directory: Path = SEED_DIR)
             fingerprint=dedup.fingerprint(doc.title, doc.text),
         )
         item = _Item(FeedEntry(feed_url="", link=doc.canonical_url), doc.canonical_url)
+        store.acquire_filing_lock(session)
         result, judgement, decision = _decide(settings, session, item, result, now)
         status = status_for(judgement, decision)
         fields = store.article_fields(

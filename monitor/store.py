@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,6 +91,23 @@ def due_feeds(session: Session, now: datetime) -> list[FeedRow]:
 
 
 # --- articles ----------------------------------------------------------------
+
+FILING_LOCK_KEY = 0x6E65_7773  # "news": the advisory lock every filing transaction takes
+
+
+def acquire_filing_lock(session: Session) -> None:
+    """Serialize "find duplicate, then insert" across every worker on every machine.
+
+    Without it two workers can each miss the other's uncommitted original and both
+    file the same story. The lock lasts until the transaction ends, and the pipeline
+    keeps those transactions short (a few items, no network I/O inside).
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: any write statement takes
+    the database's single write lock, waiting out ``busy_timeout`` for it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FILING_LOCK_KEY})
+    else:
+        session.execute(text("UPDATE runs SET note = note WHERE 0 = 1"))
 
 
 def seen_urls(session: Session, urls: Sequence[str], now: datetime, max_attempts: int) -> set[str]:

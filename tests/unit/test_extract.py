@@ -347,10 +347,30 @@ def test_dates_in_the_headline_far_away_or_month_only_are_not_header_dates() -> 
     assert header_page("<p>Archives 2020-03</p>").header_day is None
 
 
-def test_logo_h1_is_not_a_headline() -> None:
+def test_logo_h1_is_not_a_headline_and_a_matching_h2_is() -> None:
     page = f"""<html><head><meta property="og:title" content="{TITLE}"></head><body>
 <h1>regards.fr</h1><p class="date">30 septembre 2018</p><h1>Rubriques</h1></body></html>"""
     assert read_page_meta(parse_html(page)).header_day is None
+    page = page.replace("<h1>Rubriques</h1>", f"<h2>{TITLE}</h2><p>Par Loïc Le Clerc</p>")
+    assert read_page_meta(parse_html(page)).header_day == date(2018, 9, 30)
+
+
+def test_nearest_date_wins_and_blocks_holding_the_headline_are_skipped() -> None:
+    above = '<span class="meta">Par Loïc Le Clerc | 30 septembre 2018</span>'
+    below = "".join(f"<p>Paragraphe {i}.</p>" for i in range(5)) + "<p>4 décembre 2019</p>"
+    assert header_page(below, before=above).header_day == date(2018, 9, 30)
+    headline = "Poutine à Pyongyang le 12 mars 2020"
+    html = f"""<html><head><title>{headline}</title></head><body><header>
+<h1>{headline}</h1></header><p>Texte.</p></body></html>"""
+    assert read_page_meta(parse_html(html)).header_day is None
+
+
+def test_rfc2822_declared_date_keeps_its_offset() -> None:
+    head = """<script type="application/ld+json">{"@type": "NewsArticle",
+      "datePublished": "Tue, 4 May 2021 19:18:00 +0200"}</script>"""
+    result = extract_article(make_page(article_html(head=head)))
+    assert result.article.published_at == datetime(2021, 5, 4, 17, 18, tzinfo=UTC)
+    assert result.published_day == date(2021, 5, 4)
 
 
 def test_choose_published_header_agreement_rules() -> None:
@@ -361,6 +381,10 @@ def test_choose_published_header_agreement_rules() -> None:
     far_day = date(2022, 5, 4) + timedelta(days=HEADER_MAX_DRIFT_DAYS + 1)
     far = PageMeta(published=declared, header_day=far_day, header_marked=True)
     assert choose_published("2022-05-04", far) == (declared, date(2022, 5, 4))
+    # "5/6/2022" on a US page is read day-first (5 June): too far from May 6 to win.
+    swapped = PageMeta(header_day=date(2022, 6, 5), header_marked=True)
+    assert choose_published("2022-05-06", swapped)[1] == date(2022, 5, 6)
+    assert header_page("<p>5/6/2022</p>").header_day == date(2022, 6, 5)
     # Up to the drift limit the header wins; the instant follows it when it is days off.
     moved = PageMeta(header_day=date(2022, 1, 21), header_marked=True)
     assert choose_published("2022-01-26", moved) == (

@@ -1,0 +1,265 @@
+"""The ``poll-feeds`` flow: poll the due feeds, process their new entries, report.
+
+Task granularity follows the measured cost of Prefect on these machines
+(docs/orchestration.md): about 11 ms of client time per task run and a server
+that absorbs 20-25 task runs per second make one task per article cost more
+than extracting it. So there is one task per *feed* (network-bound, run on a
+bounded thread pool, each feed's failure isolated) and one task per *batch* of
+entries (``poll.batch_size``); inside a batch the library fetches on threads
+with per-host limits and extracts on a process pool. Batches run one after the
+other: the library already uses every core, and two batches of one run racing
+each other would only make near-duplicate detection harder.
+
+Timeouts: every HTTP request carries its own connect/read/total timeouts (the
+library's Fetcher), which is what bounds a feed task; Prefect cannot interrupt a
+task blocked on a worker thread, so feed tasks carry no Prefect timeout of their
+own. Batches run on the flow's main thread, where Prefect's timeout does
+interrupt, and get one sized to the batch (:func:`flows.shared.batch_timeout_s`).
+
+Retries happen only for transient errors (:func:`flows.shared.is_transient`):
+the library returns feed and page problems as data, so what retries is mostly
+a database connection that dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any, cast
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.runtime import flow_run as current_run
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import TaskRunNameCallbackWithParameters
+
+from flows.artifacts import publish_poll
+from flows.limits import ensure_host_limits, host_slot
+from flows.present import filed_by_this_run
+from flows.shared import (
+    batch_timeout_s,
+    chunks,
+    failed_feed,
+    failed_outcomes,
+    feed_timeout_s,
+    feeds_label,
+    host_of,
+    retry_if_transient,
+    short_url,
+)
+from monitor import pipeline
+from monitor.config import Settings, load_settings
+from monitor.records import FeedEntry, Outcome, utcnow
+
+#: Feeds polled at once by one flow run (the library caps requests per host too).
+MAX_FEED_THREADS = 8
+#: The report artifact covers this much history, not just this run.
+REPORT_WINDOW = timedelta(days=1)
+
+#: Shared by every task: retry transient errors only; inputs are settings and
+#: records, never worth hashing for a cache, and results stay in memory.
+RETRIES = 2
+RETRY_DELAYS = [2.0, 10.0]
+
+
+def _named(fn: Callable[[dict[str, Any]], str]) -> TaskRunNameCallbackWithParameters:
+    """Prefect passes the task's parameters to a namer whose argument is ``parameters``.
+
+    (Its Protocol carries a classmethod, so a plain function needs this cast.)
+    """
+    return cast(TaskRunNameCallbackWithParameters, fn)
+
+
+def _feed_task_name(parameters: dict[str, Any]) -> str:
+    feed = parameters.get("feed")
+    name = getattr(feed, "name", "") or short_url(str(getattr(feed, "url", "?")), 60)
+    return f"poll-feed {name}"
+
+
+def _batch_task_name(parameters: dict[str, Any]) -> str:
+    return f"process-batch {parameters.get('label', '')}".strip()
+
+
+@task(
+    name="plan-poll",
+    timeout_seconds=300,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def plan_poll(
+    settings: Settings, only: Sequence[str] | None
+) -> tuple[list[pipeline.FeedTarget], list[FeedEntry]]:
+    """Migrate and sync feeds, then pick the feeds due and the pages due a retry."""
+    pipeline.prepare(settings)
+    targets = pipeline.due_feeds(settings, only=only or None)
+    return targets, pipeline.due_retries(settings)
+
+
+@task(
+    name="poll-feed",
+    task_run_name=_named(_feed_task_name),
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def poll_feed(
+    settings: Settings, feed: pipeline.FeedTarget, limits: frozenset[str] = frozenset()
+) -> pipeline.FeedResult:
+    with host_slot(host_of(feed.url), set(limits), feed_timeout_s(settings)):
+        return pipeline.poll_feed(settings, feed)
+
+
+@task(
+    name="process-batch",
+    task_run_name=_named(_batch_task_name),
+    timeout_seconds=1800,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def process_batch(
+    settings: Settings, entries: tuple[FeedEntry, ...], label: str = ""
+) -> pipeline.BatchResult:
+    return pipeline.process_entries(settings, entries)
+
+
+@task(
+    name="record-run",
+    timeout_seconds=120,
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def record_run(settings: Settings, summary: pipeline.PollSummary) -> None:
+    pipeline.record_run(settings, summary)
+
+
+def _poll_run_name() -> str:
+    feeds = current_run.parameters.get("feeds") or []
+    if feeds:
+        return "poll " + feeds_label([short_url(str(f), 50) for f in feeds])
+    return "poll due feeds"
+
+
+def _rename_run(name: str) -> None:
+    """Say which feeds ran once they are known (the name was set before planning)."""
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return
+    try:
+        ctx.client.set_flow_run_name(ctx.flow_run.id, name)
+    except Exception as exc:  # cosmetic: never fail a poll over it
+        get_run_logger().debug("could not rename flow run: %s", exc)
+
+
+def poll_all_feeds(
+    settings: Settings, targets: Sequence[pipeline.FeedTarget]
+) -> list[pipeline.FeedResult]:
+    """One task per feed on a bounded thread pool; a crashed task is an ``error`` feed."""
+    if not targets:
+        return []
+    limits = frozenset(
+        ensure_host_limits({host_of(t.url) for t in targets}, settings.fetch.host_concurrency)
+    )
+    threads = max(1, min(MAX_FEED_THREADS, settings.fetch.workers, len(targets)))
+    results: list[pipeline.FeedResult] = []
+    with ThreadPoolTaskRunner(max_workers=threads) as runner:  # type: ignore[var-annotated]
+        futures = [
+            runner.submit(poll_feed, {"settings": settings, "feed": t, "limits": limits})
+            for t in targets
+        ]
+        for target, future in zip(targets, futures, strict=True):
+            value = future.result(raise_on_failure=False)
+            if isinstance(value, pipeline.FeedResult):
+                results.append(value)
+            else:
+                error = value if isinstance(value, BaseException) else RuntimeError(repr(value))
+                results.append(failed_feed(target, error))
+    return results
+
+
+def process_all(settings: Settings, entries: Sequence[FeedEntry]) -> list[Outcome]:
+    """Batches in sequence; a crashed batch counts as failed entries, the run goes on."""
+    outcomes: list[Outcome] = []
+    batches = chunks(entries, settings.poll.batch_size)
+    for i, batch in enumerate(batches, 1):
+        label = f"{i}/{len(batches)} ({len(batch)} entries)"
+        task_fn = process_batch.with_options(timeout_seconds=batch_timeout_s(settings, len(batch)))
+        state = task_fn(settings, batch, label, return_state=True)
+        value = state.result(raise_on_failure=False)
+        if isinstance(value, pipeline.BatchResult):
+            outcomes.extend(value.outcomes)
+        else:
+            error = value if isinstance(value, BaseException) else RuntimeError(str(state))
+            failed = failed_outcomes(batch, error)
+            outcomes.extend(failed)
+            try:  # keep them for a later retry: the feed state already counts them as seen
+                pipeline.record_crashed(settings, batch, failed[0].reason if failed else "")
+            except Exception as exc:
+                get_run_logger().warning("crashed batch not recorded for retry: %s", exc)
+    return outcomes
+
+
+def report_markdown(settings: Settings, summary: pipeline.PollSummary) -> str | None:
+    """The story report (last day) from :mod:`monitor.report`, if that module is present."""
+    try:
+        from monitor import report
+    except ImportError:
+        return None
+    try:
+        with pipeline.session_for(settings) as session:
+            data = report.build_report(session, since=summary.started_at - REPORT_WINDOW)
+        return report.render_markdown(data)
+    except Exception as exc:
+        get_run_logger().warning("story report not built: %s", exc)
+        return None
+
+
+def notify(settings: Settings, outcomes: Sequence[Outcome], run_name: str) -> None:
+    """Alert on newly filed items through :mod:`monitor.alerts` when it is configured."""
+    filed = [o for o in outcomes if filed_by_this_run(o) and not o.dry_run]
+    if not filed or not settings.alerts.enabled:
+        return
+    try:
+        from monitor import alerts
+    except ImportError:
+        return
+    try:
+        alerts.notify(settings.alerts, filed, run_name=run_name)
+    except Exception as exc:  # an alert channel down must not fail the run
+        get_run_logger().warning("alerts not sent: %s", exc)
+
+
+@flow(name="poll-feeds", flow_run_name=_poll_run_name, log_prints=True)
+def poll_feeds(feeds: list[str] | None = None) -> pipeline.PollSummary:
+    """Poll the feeds that are due (or exactly `feeds`, whatever their schedule), fetch and
+    judge their new entries, file what is new and on the story, publish the run's tables."""
+    logger = get_run_logger()
+    settings = load_settings()
+    started = utcnow()
+    targets, retries = plan_poll(settings, feeds)
+    run_name = "poll " + feeds_label([t.name or short_url(t.url, 40) for t in targets])
+    if not feeds:
+        _rename_run(run_name)
+    logger.info("%s; %d page(s) due a retry", run_name, len(retries))
+
+    results = poll_all_feeds(settings, targets)
+    entries = [e for r in results for e in r.new_entries] + list(retries)
+    outcomes = process_all(settings, entries)
+
+    summary = pipeline.summarize(results, outcomes, started)
+    record_run(settings, summary)
+    publish_poll(summary, run_name, report_markdown(settings, summary))
+    notify(settings, summary.outcomes, run_name)
+    logger.info(summary.as_text())
+    return summary

@@ -1,0 +1,118 @@
+"""The flows' pure helpers: retry policy, naming, batching, timeouts (no server)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import exc as sa_exc
+
+from flows.shared import (
+    batch_timeout_s,
+    chunks,
+    failed_feed,
+    failed_outcomes,
+    feed_timeout_s,
+    feeds_label,
+    host_limit_name,
+    host_of,
+    is_transient,
+    retry_if_transient,
+    short_url,
+)
+from monitor.config import load_settings
+from monitor.errors import PermanentFetchError, TransientFetchError
+from monitor.pipeline import FeedTarget
+from monitor.records import FeedEntry, Status
+
+
+def _operational() -> sa_exc.OperationalError:
+    return sa_exc.OperationalError("select 1", {}, Exception("server closed the connection"))
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (_operational(), True),
+        (sa_exc.InterfaceError("select 1", {}, Exception("connection already closed")), True),
+        (TransientFetchError("timeout", reason="timeout"), True),
+        (ConnectionResetError("reset"), True),
+        (TimeoutError("slow"), True),
+        (sa_exc.IntegrityError("insert", {}, Exception("duplicate key")), False),
+        (PermanentFetchError("gone", reason="http_404"), False),
+        (ValueError("a bug"), False),
+        (AttributeError("a bug"), False),
+        (None, False),
+    ],
+)
+def test_only_transient_errors_are_retried(error: BaseException | None, expected: bool) -> None:
+    assert is_transient(error) is expected
+
+
+def test_a_wrapped_transient_cause_counts() -> None:
+    wrapper = RuntimeError("batch failed")
+    wrapper.__cause__ = _operational()
+    assert is_transient(wrapper)
+
+
+class _State:
+    """Stands in for a Prefect Failed state: ``result()`` hands back the exception."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def result(self, raise_on_failure: bool = True) -> object:
+        if isinstance(self.value, Exception) and raise_on_failure:
+            raise self.value
+        return self.value
+
+
+def test_retry_condition_reads_the_exception_from_the_state() -> None:
+    assert retry_if_transient(None, None, _State(_operational())) is True
+    assert retry_if_transient(None, None, _State(KeyError("bug"))) is False
+    assert retry_if_transient(None, None, _State("not an exception")) is False
+
+
+def test_names_say_what_ran() -> None:
+    assert (
+        short_url("https://www.rfi.fr/fr/asie-pacifique/rss?x=1")
+        == "www.rfi.fr/fr/asie-pacifique/rss"
+    )
+    long = "https://example.org/" + "a" * 200
+    assert len(short_url(long, 40)) == 40 and short_url(long, 40).endswith("…")
+    assert feeds_label([]) == "no feeds due"
+    assert feeds_label(["Le Monde"]) == "Le Monde"
+    assert feeds_label(["Le Monde", "RFI"]) == "2 feeds: Le Monde, RFI"
+    many = feeds_label([f"Feed number {i}" for i in range(30)], width=60)
+    assert many.startswith("30 feeds: Feed number 0, ") and many.endswith(" more")
+    assert len(many) <= 60
+
+
+def test_host_limit_names_are_stable_and_safe() -> None:
+    assert host_of("https://WWW.Example.org:8443/feed") == "www.example.org"
+    assert host_limit_name("www.example.org") == "newsmon-host-www.example.org"
+    assert host_limit_name("weird_host!") == "newsmon-host-weird-host"
+    assert host_limit_name("") == "newsmon-host-unknown"
+
+
+def test_chunks_cover_everything_in_order() -> None:
+    assert chunks(list(range(7)), 3) == [(0, 1, 2), (3, 4, 5), (6,)]
+    assert chunks([], 50) == []
+    assert chunks([1, 2], 0) == [(1,), (2,)]
+
+
+def test_timeouts_grow_with_the_fetch_budget_and_the_batch() -> None:
+    settings = load_settings()
+    slow = settings.model_copy(
+        update={"fetch": settings.fetch.model_copy(update={"total_timeout_s": 120.0})}
+    )
+    assert feed_timeout_s(slow) > feed_timeout_s(settings) > settings.fetch.total_timeout_s
+    assert batch_timeout_s(settings, 50) > batch_timeout_s(settings, 1)
+
+
+def test_crashed_tasks_become_data_not_a_failed_run() -> None:
+    feed = FeedTarget(id=1, url="https://example.org/rss", name="Example")
+    result = failed_feed(feed, _operational())
+    assert result.outcome == "error" and result.reason.startswith("task_failed: OperationalError")
+    entries = [FeedEntry(feed_url=feed.url, link=f"https://example.org/{i}") for i in range(3)]
+    outcomes = failed_outcomes(entries, ValueError("boom"))
+    assert [o.status for o in outcomes] == [Status.FAILED] * 3
+    assert outcomes[0].reason == "task_failed: ValueError: boom"

@@ -1,0 +1,106 @@
+"""poll-feeds on a real Prefect server: counts, isolation of a dead feed, dashboard artifacts.
+
+The flow runs in this process against the session's server; the pages come
+from the demo site (the five seeds, three off-story pages, five reposts) on
+127.0.0.1, and the newsmon database is SQLite or PostgreSQL (``db_url``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prefect_harness import PrefectServer, free_port, write_config
+from sqlalchemy import func, select
+
+from monitor.db import ArticleRow, open_database, session_factory
+from monitor.demo import serve_demo
+
+pytestmark = pytest.mark.slow
+
+
+def _table(artifacts: list[dict[str, object]], key: str) -> list[dict[str, object]]:
+    import json
+
+    found = [a for a in artifacts if a.get("key") == key]
+    assert found, f"no artifact {key!r} among {[a.get('key') for a in artifacts]}"
+    data = found[0]["data"]
+    rows = json.loads(data) if isinstance(data, str) else data
+    assert isinstance(rows, list)
+    return rows
+
+
+def test_poll_feeds_files_seeds_catches_reposts_and_isolates_a_dead_feed(
+    prefect_api: PrefectServer, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.poll import poll_feeds
+
+    dead = f"http://127.0.0.1:{free_port()}/gone.xml"  # nothing listens: connection refused
+    with serve_demo() as site:
+        feeds = [site.feed_url("originals"), site.feed_url("reposts"), dead]
+        config = write_config(tmp_path / "feeds.yaml", feeds=feeds)
+        monkeypatch.setenv("MONITOR_CONFIG", str(config))
+        monkeypatch.setenv("MONITOR_DATABASE_URL", db_url)
+        state = poll_feeds(return_state=True)
+
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert dict(summary.counts) == {"filed": 5, "off_story": 3, "duplicate": 5}
+    by_feed = {f.feed_url: f for f in summary.feeds}
+    assert by_feed[dead].outcome == "error" and by_feed[dead].reason
+    assert {by_feed[u].outcome for u in feeds[:2]} == {"ok"}
+
+    # The database holds each page once: five seeds filed, their copies as duplicates.
+    engine = open_database(db_url)
+    try:
+        with session_factory(engine)() as session:
+            rows = dict(
+                session.execute(
+                    select(ArticleRow.status, func.count()).group_by(ArticleRow.status)
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    assert rows == {"filed": 5, "off_story": 3, "duplicate": 5}
+
+    # The dashboard: the run says what ran, and carries its tables and report.
+    run_id = str(state.state_details.flow_run_id)
+    run = prefect_api.flow_run(run_id)
+    assert run["name"].startswith("poll 3 feeds: ")
+    assert "originals.xml" in run["name"]
+    artifacts = prefect_api.artifacts(run_id)
+    filed = _table(artifacts, "newsmon-filed")
+    assert len(filed) == 5
+    assert all(r["link"] and r["title"] and r["score"] is not None for r in filed)
+    counts = {r["outcome"]: r["count"] for r in _table(artifacts, "newsmon-counts")}
+    assert counts["new (filed)"] == 5
+    assert counts["duplicate"] == 5
+    assert counts["off-story"] == 3
+    assert counts["failed"] == 0
+    assert counts["feeds failed"] == 1
+    feed_rows = {r["url"]: r for r in _table(artifacts, "newsmon-feeds")}
+    assert feed_rows[dead]["outcome"] == "error"
+    assert feed_rows[feeds[0]]["new"] == 8
+    report = [a for a in artifacts if a["key"] == "newsmon-report"]
+    assert report and report[0]["type"] == "markdown"
+    assert "Polled 3 feed(s)" in report[0]["data"]
+
+    # Feed tasks took a slot of a per-host Prefect limit (the scale-out guard).
+    limits = prefect_api.api("POST", "/v2/concurrency_limits/filter", json={"limit": 200})
+    assert any(lim["name"] == "newsmon-host-127.0.0.1" for lim in limits)
+
+
+def test_poll_feeds_with_nothing_due_completes_quietly(
+    prefect_api: PrefectServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.poll import poll_feeds
+
+    config = write_config(tmp_path / "feeds.yaml", feeds=[])
+    monkeypatch.setenv("MONITOR_CONFIG", str(config))
+    monkeypatch.setenv("MONITOR_DATABASE_URL", f"sqlite:///{tmp_path / 'n.db'}")
+    state = poll_feeds(return_state=True)
+    assert state.is_completed()
+    summary = state.result()
+    assert summary.feeds == () and summary.outcomes == ()
+    run = prefect_api.flow_run(str(state.state_details.flow_run_id))
+    assert run["name"] == "poll no feeds due"
