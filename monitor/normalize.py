@@ -25,6 +25,8 @@ import hashlib
 import re
 import unicodedata
 
+from monitor import noise
+
 # Characters NFKC leaves alone but that differ between copies of one text.
 _QUOTES = "«»‹›“”„‟〝〞〟＂「」『』"
 _APOSTROPHES = "‘’‚‛′`´ʼʹ＇"
@@ -46,56 +48,10 @@ _TIGHTEN = (
 )
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
-# Whole-line phrases that are site furniture, not article text. Matched against
-# the casefolded, NFKC line with trailing punctuation/arrows stripped.
-_NOISE_PHRASES = (
-    # French
-    r"étiquettes?|mots[- ]clés?|tags?|partage[rz]?|partagez( (cet|l')article| sur \w+)?",
-    r"lire aussi|à lire aussi|a lire aussi|voir aussi|lire la suite|lire plus|en savoir plus",
-    r"sur le même sujet|articles? similaires?|dans la même rubrique|à voir aussi|publicité",
-    r"laisser un commentaire|laissez un commentaire|commentaires?|\d+ commentaires?|réagir",
-    r"passez en revue|abonnez-vous|s'abonner|newsletter|suivez-nous( sur .*)?|imprimer",
-    r"votre adresse (e-?mail|de messagerie) ne sera pas publiée.*",
-    r"les champs obligatoires sont indiqués avec.*|annuler la réponse|répondre",
-    r"cliquez ici.*|retour en haut|accueil|sommaire|précédent|suivant",
-    r"vous avez aimé cet article.*|recevez .*newsletter.*|inscrivez-vous.*|partagez-le",
-    r"temps de lecture.*|lecture:? \d+ min.*|\d+ min(utes)? (de lecture|read)|reading time.*",
-    # Copyright lines, any language
-    r"(©|\(c\)|copyright ).{0,80}",
-    r".{0,60}(tous droits réservés|all rights reserved|alle rechte vorbehalten).{0,40}",
-    r".{0,60}(все права защищены|todos los derechos reservados|tutti i diritti riservati).{0,40}",
-    r".{0,40}(無断転載|무단 ?전재|재배포 금지|版权所有|版權所有).{0,40}",
-    # English
-    r"spread the love|share( this( article| story)?)?|share on \w+|tweet|email|print",
-    r"read more|read also|see also|related( articles?| stories| posts)?|more on this",
-    r"continue reading.*|advertisement|sponsored( content)?|subscribe( now)?",
-    r"leave a (comment|reply)|\d+ comments?|comments?|post navigation|click here.*",
-    r"your email address will not be published.*|required fields are marked.*",
-    r"follow us( on .*)?|sign up( for .*)?|you may also like|recommended|top stories",
-    # German, Spanish, Italian, Portuguese, Polish
-    r"teilen|weiterlesen|lesen sie auch|mehr zum thema|anzeige|kommentare?",
-    r"compartir|compártelo|leer más|lee también|ver también|publicidad|comentarios?",
-    r"condividi|leggi anche|leggi di più|pubblicità|commenti",
-    r"compartilhe|leia (também|mais)|publicidade|comentários?",
-    r"udostępnij|czytaj (też|także|więcej)|reklama|komentarze",
-    # Russian
-    r"поделиться|читайте также|читать далее|подробнее|реклама|комментарии|теги",
-    # Korean, Japanese, Chinese
-    r"공유(하기)?|기사 더보기|관련 기사|댓글|구독",
-    r"シェア|関連記事|続きを読む|コメント|広告|ツイート",
-    r"分享(到.*)?|相关(阅读|文章|新闻)|阅读全文|评论|广告|责任编辑.*|【责任编辑.*",
-)
-_NOISE_LINE = re.compile(r"(?:" + "|".join(_NOISE_PHRASES) + r")", re.IGNORECASE)
-# Previous/next navigation: "PREV <headline>", "NEXT <headline>", "« Article précédent".
-_NAV_LINE = re.compile(
-    r"^(prev|previous|next|précédent|suivant|article (précédent|suivant)|"
-    r"previous (post|article)|next (post|article)|←|→|<<|>>)\b.*",
-    re.IGNORECASE,
-)
+# Which short lines are site furniture (share, tags, related, comments, pager...)
+# is decided in one place for extraction and fingerprints alike: monitor.noise.
 _TRAILING_JUNK = re.compile(r"[\s:.!?…>»›→\-|•·*\"]+$")
 _LEADING_JUNK = re.compile(r"^[\s<«‹←\-|•·*>\"]+")
-_MAX_NOISE_WORDS = 12
-_LONG_NOISE_STARTS = ("votre adresse", "your email", "les champs", "required fields")
 # Edge lines this short without sentence punctuation are bylines, site names, dates.
 _EDGE_MAX_WORDS = 4
 _EDGE_MAX_CHARS = 40  # CJK lines have few spaces: a long one is prose
@@ -113,20 +69,17 @@ def _fold_line(line: str) -> str:
     return " ".join(_fold(line).split())
 
 
-def _is_noise_folded(folded: str) -> bool:
+def _is_noise(raw: str, folded: str) -> bool:
+    """``folded`` drives the cheap structural checks, ``raw`` (case kept) the phrase list:
+    "PREV <headline>" is a pager, "prev..." in running text is not."""
     if not folded:
         return True
     if len(folded) > 300:
         return False  # furniture is short; skip the regexes on real paragraphs
     if not _HAS_LETTER.search(folded):
         return True  # ", , , ," tag rails, separators, lone numbers
-    if _NAV_LINE.match(folded):
-        return True
-    words = folded.count(" ") + 1
-    if words > _MAX_NOISE_WORDS and not folded.startswith(_LONG_NOISE_STARTS):
-        return False
     core = _LEADING_JUNK.sub("", _TRAILING_JUNK.sub("", folded))
-    return not core or _NOISE_LINE.fullmatch(core) is not None
+    return not core or noise.is_noise_line(raw)
 
 
 def is_noise_line(line: str) -> bool:
@@ -135,7 +88,7 @@ def is_noise_line(line: str) -> bool:
     Short lines only: furniture is a few words, and a long line that happens to
     start with "Share" is a sentence of the article.
     """
-    return _is_noise_folded(_fold_line(line))
+    return _is_noise(line, _fold_line(line))
 
 
 def _same_as_title(folded: str, folded_title: str) -> bool:
@@ -161,7 +114,7 @@ def clean_lines(text: str, title: str = "") -> str:
     previous = ""
     for raw, folded_raw in zip(raw_lines, folded_lines, strict=True):
         folded = " ".join(folded_raw.split())
-        if _is_noise_folded(folded) or _same_as_title(folded, folded_title):
+        if _is_noise(raw, folded) or _same_as_title(folded, folded_title):
             continue
         if folded != previous:
             kept.append(" ".join(raw.split()))
@@ -209,9 +162,13 @@ def normalize_text(text: str, title: str = "") -> str:
     folded_title = fold_punctuation(_fold_line(title))
     lines: list[str] = []
     previous = ""
-    for line in _split_lines(_fold(text)):
+    raw_lines = _split_lines(text)
+    folded_lines = _split_lines(_fold(text))
+    if len(folded_lines) != len(raw_lines):  # NFKC never adds newlines; be safe anyway
+        folded_lines = [_fold(line) for line in raw_lines]
+    for raw, line in zip(raw_lines, folded_lines, strict=True):
         folded = " ".join(line.split())
-        if _is_noise_folded(folded):
+        if _is_noise(raw, folded):
             continue
         folded = fold_punctuation(folded)
         if _same_as_title(folded, folded_title) or folded == previous:

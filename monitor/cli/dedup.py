@@ -8,17 +8,14 @@ respect, and fix the article row at once.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.common import ConfigOption, JsonOption, console, db_session, print_json
-from monitor.dedup_explain import (
-    DedupExplanation,
-    explain,
-    mark_duplicate_of,
-    mark_not_duplicate,
-)
+
+if TYPE_CHECKING:  # the dedup modules pull in numpy: imported by the commands that need them
+    from monitor.dedup_explain import DedupExplanation
 
 UrlArgument = Annotated[str, typer.Argument(help="Canonical URL (or fetched URL) of the article.")]
 NoteOption = Annotated[str, typer.Option("--note", help="Why: kept with the override.")]
@@ -71,7 +68,14 @@ def register(app: typer.Typer) -> None:
     def explain_cmd(
         url: UrlArgument, as_json: JsonOption = False, config: ConfigOption = None
     ) -> None:
-        """Why URL is (or is not) filed as a duplicate: original, method, score, candidates."""
+        """Why URL is (or is not) filed as a duplicate: original, method, score, candidates.
+
+        Examples:
+          newsmon dedup explain https://example.org/2024/06/19/poutine-pyongyang
+          newsmon dedup explain seed://001_cdb125e7a517a750 --json
+        """
+        from monitor.dedup_explain import explain
+
         with db_session(config) as (settings, session):
             ex = explain(session, url, settings.dedup)
         if as_json:
@@ -83,7 +87,13 @@ def register(app: typer.Typer) -> None:
     def not_duplicate_cmd(
         url: UrlArgument, note: NoteOption = "", config: ConfigOption = None
     ) -> None:
-        """URL is its own story: file it by its relevance verdict; later runs keep it so."""
+        """URL is its own story: file it by its relevance verdict; later runs keep it so.
+
+        Examples:
+          newsmon dedup mark-not-duplicate https://example.org/a --note "different interview"
+        """
+        from monitor.dedup_explain import explain, mark_not_duplicate
+
         with db_session(config) as (settings, session):
             mark_not_duplicate(session, url, note=note)
             session.commit()
@@ -97,7 +107,13 @@ def register(app: typer.Typer) -> None:
         note: NoteOption = "",
         config: ConfigOption = None,
     ) -> None:
-        """URL repeats ORIGINAL_URL (its root, if that is itself a repost)."""
+        """URL repeats ORIGINAL_URL (its root, if that is itself a repost).
+
+        Examples:
+          newsmon dedup mark-duplicate-of https://copy.example/a https://example.org/a
+        """
+        from monitor.dedup_explain import explain, mark_duplicate_of
+
         with db_session(config) as (settings, session):
             mark_duplicate_of(session, url, original_url, note=note)
             session.commit()

@@ -19,8 +19,7 @@ from monitor.records import Label
 from monitor.relevance import summarize
 from monitor.review import ReviewItem, decide, pending
 
-review_app = typer.Typer(
-    help="Items whose story relevance a person must confirm.",
+review_app = typer.Typer(  # help: the callback's docstring (with its examples)
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -44,7 +43,13 @@ def review(
     as_json: JsonOption = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 50,
 ) -> None:
-    """List items waiting for a relevance decision, with their evidence."""
+    """Items whose story relevance a person must confirm: list them with their evidence.
+
+    Examples:
+      newsmon review
+      newsmon review --json --limit 10
+      newsmon review decide https://example.org/a --on-story
+    """
     if ctx.invoked_subcommand is not None:
         return
     with db_session(config) as (_settings, session):
@@ -76,7 +81,12 @@ def decide_command(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record a person's decision; later runs keep it."""
+    """Record a person's decision; later runs keep it.
+
+    Examples:
+      newsmon review decide https://example.org/a --on-story
+      newsmon review decide https://example.org/b --off-story --note "Putin-Xi summit only"
+    """
     if on_story == off_story:
         fail("give exactly one of --on-story or --off-story", 2)
     label = Label.ON_STORY if on_story else Label.OFF_STORY
