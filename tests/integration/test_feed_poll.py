@@ -230,7 +230,7 @@ def test_http_errors_are_outcomes_not_exceptions(
     result = poll(
         fetcher, server.url_for("/rss"), etag='"keep"', last_modified="lm", body_hash="hh"
     )
-    assert result.outcome == "error" and result.reason == f"http_{status}"
+    assert result.outcome == "error" and result.reason.startswith(f"http_{status}")
     assert result.http_status == status and result.transient is transient
     assert result.retry_after_s == retry_after
     assert (result.etag, result.last_modified, result.body_hash) == ('"keep"', "lm", "hh")
@@ -245,12 +245,20 @@ def test_timeout_is_a_transient_error(
 
     server.expect_request("/rss").respond_with_handler(stall)
     result = poll(fetcher, server.url_for("/rss"))
-    assert (result.outcome, result.reason, result.transient) == ("error", "timeout", True)
+    assert (result.outcome, result.reason.split(":")[0], result.transient) == (
+        "error",
+        "timeout",
+        True,
+    )
 
 
 def test_invalid_feed_url(fetcher: Fetcher) -> None:
     result = poll(fetcher, "feed://nonsense")
-    assert (result.outcome, result.reason, result.transient) == ("error", "invalid_url", False)
+    assert (result.outcome, result.reason.split(":")[0], result.transient) == (
+        "error",
+        "invalid_url",
+        False,
+    )
 
 
 def test_max_entries_is_applied(server: HTTPServer, fetcher: Fetcher) -> None:
