@@ -23,12 +23,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import multiprocessing
 import os
 import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,22 +91,36 @@ def serve(pages: dict[str, bytes], copies: int, n_feeds: int) -> tuple[Threading
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, len(items)
 
 
+def serve_in_subprocess(
+    pages: dict[str, bytes], copies: int, n_feeds: int
+) -> tuple[multiprocessing.Process, int, int]:
+    """The site runs in its own process, as a remote site would: serving must not take
+    the pipeline process's GIL (the baseline loop does not pay for serving either)."""
+    server, n_items = serve(pages, copies, n_feeds)
+    port = server.server_address[1]
+    proc = multiprocessing.get_context("fork").Process(target=server.serve_forever, daemon=True)
+    proc.start()
+    server.server_close()  # the child keeps its copy of the listening socket
+    return proc, port, n_items
+
+
 def baseline(pages: dict[str, bytes], rounds: int) -> tuple[float, int]:
+    """The fastest of ``rounds`` passes over every page (seconds, pages): the most
+    favourable figure for plain trafilatura, so the ratio is a conservative one."""
     import trafilatura
 
     bodies = [gzip.decompress(b).decode("utf-8", "replace") for b in pages.values()]
     trafilatura.bare_extraction(bodies[0], with_metadata=True)  # imports, caches
-    start = time.perf_counter()
-    n = 0
+    best = float("inf")
     for _ in range(rounds):
+        start = time.perf_counter()
         for html in bodies:
             trafilatura.bare_extraction(html, with_metadata=True)
-            n += 1
-    return time.perf_counter() - start, n
+        best = min(best, time.perf_counter() - start)
+    return best, len(bodies)
 
 
 def start_prefect(tmp: str) -> tuple[subprocess.Popen[bytes], str, float]:
@@ -166,15 +180,14 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--copies", type=int, default=4, help="extra copies of each page")
     parser.add_argument("--feeds", type=int, default=20)
-    parser.add_argument("--baseline-rounds", type=int, default=2)
+    parser.add_argument("--baseline-rounds", type=int, default=3)
     parser.add_argument("--prefect-api", help="use this running Prefect API")
     parser.add_argument("--no-prefect", action="store_true", help="pipeline.run_poll only")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     args = parser.parse_args()
 
     pages = load_pages(args.corpus)
-    server, n_items = serve(pages, args.copies, args.feeds)
-    port = server.server_address[1]
+    site, port, n_items = serve_in_subprocess(pages, args.copies, args.feeds)
     tmp = tempfile.mkdtemp(prefix="newsmon-bench-")
     cfg = Path(tmp) / "feeds.yaml"
     feed_urls = [f"http://127.0.0.1:{port}/feed/{f}.xml" for f in range(args.feeds)]
@@ -199,7 +212,7 @@ def main() -> None:
     base_rate = base_n / base_s
     print(
         f"baseline bare_extraction, 1 process: {base_n} pages in {base_s:.1f} s "
-        f"= {base_rate:.2f} articles/s"
+        f"(best of {args.baseline_rounds} passes) = {base_rate:.2f} articles/s"
     )
 
     from monitor import timing
@@ -224,13 +237,18 @@ def main() -> None:
         label = "poll-feeds flow on a Prefect server"
     try:
         timing.reset()
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         summary = runner()
         wall = time.perf_counter() - start
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        parent_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+            cpu_after.ru_stime - cpu_before.ru_stime
+        )
     finally:
         if proc is not None:
             proc.terminate()
-        server.shutdown()
+        site.terminate()
     done = len(summary.outcomes)
     rate = done / wall
     print(f"{label}: {done} articles in {wall:.1f} s = {rate:.2f} articles/s")
@@ -239,6 +257,10 @@ def main() -> None:
     print(
         f"peak RSS: parent {rss_mb(resource.RUSAGE_SELF):.0f} MB, "
         f"largest child {rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+    )
+    print(
+        f"CPU of the pipeline's own process (fetching, filing, Prefect client): "
+        f"{parent_cpu:.1f} s = {1000 * parent_cpu / max(done, 1):.1f} ms/article"
     )
     print("where the time goes (worker stages are CPU seconds summed over processes):")
     print(timing.format_table(wall))

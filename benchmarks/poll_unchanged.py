@@ -12,13 +12,16 @@ how many feeds were parsed.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,11 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor import feeds as feeds_module
 from monitor import pipeline
 from monitor.config import load_settings
-from monitor.records import utcnow
+
+THREADS = 8  # feeds polled at once, as flows/poll.py's MAX_FEED_THREADS
 
 
 def feed_body(n: int, version: int, entries: int, base: str) -> bytes:
-    now = format_datetime(utcnow())
+    now = format_datetime(datetime(2024, 6, 19, 8, 0, tzinfo=UTC) + timedelta(hours=version))
     items = "".join(
         f"<item><title>Feed {n} item {version}-{i}: a headline of ordinary length</title>"
         f"<link>{base}/a/{n}/{version}/{i}.html</link><guid>{base}/a/{n}/{version}/{i}</guid>"
@@ -46,16 +50,18 @@ def feed_body(n: int, version: int, entries: int, base: str) -> bytes:
     ).encode()
 
 
-def serve(n_feeds: int, entries: int) -> tuple[ThreadingHTTPServer, dict[str, int]]:
-    state = {"version": 1, "requests": 0}
-    lock = threading.Lock()
+def serve(n_feeds: int, entries: int) -> tuple[multiprocessing.Process, int, dict[str, Any]]:
+    """The feeds run in their own process, as remote servers would: serving must not
+    take the poller's GIL. Version and request count are shared counters."""
+    ctx = multiprocessing.get_context("fork")
+    state: dict[str, Any] = {"version": ctx.Value("i", 1), "requests": ctx.Value("i", 0)}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            with lock:
-                state["requests"] += 1
+            with state["requests"].get_lock():
+                state["requests"].value += 1
             n = int(self.path.split("/")[-1].split(".")[0])
-            version = state["version"]
+            version = state["version"].value
             etag = f'"{n}-{version}"'
             if n % 2 == 0 and self.headers.get("If-None-Match") == etag:
                 self.send_response(304)
@@ -77,8 +83,11 @@ def serve(n_feeds: int, entries: int) -> tuple[ThreadingHTTPServer, dict[str, in
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, state
+    port = server.server_address[1]
+    proc = ctx.Process(target=server.serve_forever, daemon=True)
+    proc.start()
+    server.server_close()
+    return proc, port, state
 
 
 def main() -> None:
@@ -87,8 +96,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=30)
     args = parser.parse_args()
 
-    server, state = serve(args.feeds, args.entries)
-    port = server.server_address[1]
+    server, port, state = serve(args.feeds, args.entries)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "feeds.yaml"
         lines = ["feeds:"] + [
@@ -114,19 +122,21 @@ def main() -> None:
 
         def poll_all() -> tuple[float, int, int]:
             parsed["n"] = 0
-            before = state["requests"]
+            before = state["requests"].value
             start = time.perf_counter()
-            with mock.patch.object(feeds_module, "parse_feed", counting_parse):
-                for target in targets:
-                    pipeline.poll_feed(settings, target)
-            return time.perf_counter() - start, state["requests"] - before, parsed["n"]
+            with (
+                mock.patch.object(feeds_module, "parse_feed", counting_parse),
+                ThreadPoolExecutor(THREADS) as pool,  # as the poll-feeds flow does
+            ):
+                list(pool.map(lambda t: pipeline.poll_feed(settings, t), targets))
+            return time.perf_counter() - start, state["requests"].value - before, parsed["n"]
 
         poll_all()  # warm-up: validators and hashes stored, imports done
-        state["version"] += 1
+        state["version"].value += 1
         changed, changed_req, changed_parsed = poll_all()
         unchanged, unchanged_req, unchanged_parsed = poll_all()
         pipeline.close_resources()
-    server.shutdown()
+    server.terminate()
 
     print(f"feeds: {args.feeds} ({args.feeds // 2} answer 304, the rest resend the same body)")
     print(f"entries per feed: {args.entries}")

@@ -79,7 +79,7 @@ class PollSettings(_Strict):
     max_entries_per_feed: int = Field(default=200, ge=1)
     page_retry_max: int = Field(default=5, ge=0)
     schedule_minutes: float = Field(default=10, gt=0)
-    batch_size: int = Field(default=50, ge=1)
+    batch_size: int = Field(default=100, ge=1)
 
 
 class ExtractionSettings(_Strict):

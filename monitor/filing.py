@@ -208,7 +208,7 @@ def _flush(
             for stage, seconds in result.timings:
                 timing.add(stage, seconds)
             with timing.timed("dedup + file"):
-                outcomes.append(_file(settings, session, item, result, feed_id, now))
+                outcomes.append(file_analysis(settings, session, item, result, feed_id, now))
         else:
             with timing.timed("record failure"):
                 outcomes.append(_fail(settings, session, item, result, feed_id, now))
@@ -301,7 +301,7 @@ def _decide(
     return result, judgement, decision
 
 
-def _file(
+def file_analysis(
     settings: Settings,
     session: Session,
     item: _Item,
@@ -312,6 +312,11 @@ def _file(
     replace_existing: bool = False,
     dry_run: bool = False,
 ) -> Outcome:
+    """Decide (relevance with any human decision, duplicate or not) and write one article.
+
+    The caller holds the filing lock (:func:`monitor.store.acquire_filing_lock`) and
+    commits; seeds, polls and manual ingests all file through here.
+    """
     result, judgement, decision = _decide(settings, session, item, result, now)
     article = result.article
     status = status_for(judgement, decision)
@@ -410,7 +415,7 @@ def ingest_one(
         return outcome
     if not dry_run:
         store.acquire_filing_lock(session)
-    outcome = _file(
+    outcome = file_analysis(
         settings, session, item, result, None, now, replace_existing=force, dry_run=dry_run
     )
     if dry_run:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from monitor import analysis, dedup, normalize, store
 from monitor.config import PACKAGE_ROOT, Settings
-from monitor.filing import _decide, _Item, status_for
+from monitor.filing import _Item, file_analysis
 from monitor.records import Article, FeedEntry, Outcome, utcnow
 
 SEED_DIR = PACKAGE_ROOT / "tests" / "fixtures" / "seeds"
@@ -74,35 +74,6 @@ def file_seeds(settings: Settings, session: Session, directory: Path = SEED_DIR)
         )
         item = _Item(FeedEntry(feed_url="", link=doc.canonical_url), doc.canonical_url)
         store.acquire_filing_lock(session)
-        result, judgement, decision = _decide(settings, session, item, result, now)
-        status = status_for(judgement, decision)
-        fields = store.article_fields(
-            article,
-            status=status,
-            judgement=judgement,
-            decision=decision,
-            text_hash=result.fingerprint.text_hash,
-            feed_id=None,
-            guid=None,
-            now=now,
-        )
-        article_id = store.upsert_article(session, fields, now)
-        if article_id is not None:
-            dedup.index_article(session, article_id, result.fingerprint, now)
+        outcomes.append(file_analysis(settings, session, item, result, None, now))
         session.commit()
-        outcomes.append(
-            Outcome(
-                url=doc.canonical_url,
-                canonical_url=doc.canonical_url,
-                status=status,
-                title=doc.title,
-                site="seed",
-                language=article.language,
-                score=judgement.score,
-                duplicate_of=decision.original_url if decision.is_duplicate else None,
-                article_id=article_id,
-                judgement=judgement,
-                dedup=decision,
-            )
-        )
     return outcomes
