@@ -29,6 +29,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,7 +47,9 @@ def load_pages(corpus: Path) -> dict[str, bytes]:
     return {p.name.split(".")[0]: p.read_bytes() for p in sorted(html_dir.glob("*.html.gz"))}
 
 
-def serve(pages: dict[str, bytes], copies: int, n_feeds: int) -> tuple[ThreadingHTTPServer, int]:
+def serve(
+    pages: dict[str, bytes], copies: int, n_feeds: int, n_hosts: int
+) -> tuple[list[ThreadingHTTPServer], int]:
     ids = sorted(pages)
     items = [(c, i) for c in range(copies + 1) for i in ids]
     per_feed = -(-len(items) // n_feeds)
@@ -55,7 +58,8 @@ def serve(pages: dict[str, bytes], copies: int, n_feeds: int) -> tuple[Threading
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            port = self.server.server_address[1]
+            base = f"http://127.0.0.1:{port}"
             headers = {}
             if self.path.startswith("/feed/"):
                 f = int(self.path.split("/")[-1].split(".")[0])
@@ -64,8 +68,9 @@ def serve(pages: dict[str, bytes], copies: int, n_feeds: int) -> tuple[Threading
                     "<?xml version='1.0'?><rss version='2.0'><channel><title>bench</title>"
                     f"<link>{base}</link><description>d</description>"
                     + "".join(
-                        f"<item><title>{i}</title><link>{base}/c{c}/{i}.html</link></item>"
-                        for c, i in chunk
+                        f"<item><title>{i}</title><link>http://127.0.0.{1 + k % n_hosts}:"
+                        f"{port}/c{c}/{i}.html</link></item>"
+                        for k, (c, i) in enumerate(chunk)
                     )
                     + "</channel></rss>"
                 ).encode()
@@ -90,20 +95,33 @@ def serve(pages: dict[str, bytes], copies: int, n_feeds: int) -> tuple[Threading
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    return server, len(items)
+    first = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = first.server_address[1]
+    others = [ThreadingHTTPServer((f"127.0.0.{h}", port), Handler) for h in range(2, n_hosts + 1)]
+    return [first, *others], len(items)
+
+
+def _serve_all(servers: list[ThreadingHTTPServer]) -> None:
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
 
 
 def serve_in_subprocess(
-    pages: dict[str, bytes], copies: int, n_feeds: int
+    pages: dict[str, bytes], copies: int, n_feeds: int, n_hosts: int
 ) -> tuple[multiprocessing.Process, int, int]:
-    """The site runs in its own process, as a remote site would: serving must not take
-    the pipeline process's GIL (the baseline loop does not pay for serving either)."""
-    server, n_items = serve(pages, copies, n_feeds)
-    port = server.server_address[1]
-    proc = multiprocessing.get_context("fork").Process(target=server.serve_forever, daemon=True)
+    """The sites run in their own process, as remote sites would: serving must not take
+    the pipeline process's GIL (the baseline loop does not pay for serving either).
+    Pages are spread over ``n_hosts`` loopback addresses (127.0.0.1, 127.0.0.2, ...) as
+    a real poll's pages come from many sites, each under the per-host limits."""
+    servers, n_items = serve(pages, copies, n_feeds, n_hosts)
+    port = servers[0].server_address[1]
+    proc = multiprocessing.get_context("fork").Process(
+        target=_serve_all, args=(servers,), daemon=True
+    )
     proc.start()
-    server.server_close()  # the child keeps its copy of the listening socket
+    for server in servers:
+        server.server_close()  # the child keeps its copies of the listening sockets
     return proc, port, n_items
 
 
@@ -180,6 +198,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--copies", type=int, default=4, help="extra copies of each page")
     parser.add_argument("--feeds", type=int, default=20)
+    parser.add_argument("--hosts", type=int, default=10, help="loopback sites serving pages")
     parser.add_argument("--baseline-rounds", type=int, default=3)
     parser.add_argument("--prefect-api", help="use this running Prefect API")
     parser.add_argument("--no-prefect", action="store_true", help="pipeline.run_poll only")
@@ -187,7 +206,7 @@ def main() -> None:
     args = parser.parse_args()
 
     pages = load_pages(args.corpus)
-    site, port, n_items = serve_in_subprocess(pages, args.copies, args.feeds)
+    site, port, n_items = serve_in_subprocess(pages, args.copies, args.feeds, args.hosts)
     tmp = tempfile.mkdtemp(prefix="newsmon-bench-")
     cfg = Path(tmp) / "feeds.yaml"
     feed_urls = [f"http://127.0.0.1:{port}/feed/{f}.xml" for f in range(args.feeds)]
@@ -205,6 +224,7 @@ def main() -> None:
     )
     print(
         f"items: {n_items} ({len(pages)} pages x {args.copies + 1}), feeds: {args.feeds}, "
+        f"sites: {args.hosts}, "
         f"cores: {os.cpu_count()}"
     )
 

@@ -114,6 +114,23 @@ def rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
+def worker_peaks_mb() -> list[float]:
+    """Peak RSS of the live extraction workers, read from /proc (they are not reaped yet)."""
+    from monitor import analysis
+
+    pool = analysis._pool
+    peaks = []
+    for proc in getattr(pool, "_processes", {}).values():
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return peaks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=10_000)
@@ -138,13 +155,15 @@ def main() -> None:
         rss_quarter = rss_mb()
         rest = pipeline.run_poll(settings, only=[f.url for f in settings.feeds[quarter:]])
         elapsed = time.perf_counter() - start
+        workers = worker_peaks_mb()
         pipeline.close_resources()
     server.shutdown()
     done = len(first.outcomes) + len(rest.outcomes)
     print(f"entries processed: {done} in {elapsed:.1f} s ({done / elapsed:.1f}/s)")
     print(f"peak RSS parent after {len(first.outcomes)} entries: {rss_quarter:.0f} MB")
     print(f"peak RSS parent after {done} entries: {rss_mb():.0f} MB")
-    print(f"peak RSS largest worker process: {rss_mb(resource.RUSAGE_CHILDREN):.0f} MB")
+    shown = ", ".join(f"{mb:.0f} MB" for mb in workers) or "none found"
+    print(f"peak RSS of each extraction worker (VmHWM): {shown}")
     print(f"target: parent peak <= 400 MB for {args.entries} entries")
 
 

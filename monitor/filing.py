@@ -97,13 +97,15 @@ def _fetch_and_analyze(
         return
     story_paths = _story_paths(settings)
     n_fetch = max(1, min(settings.fetch.workers, len(items)))
-    max_analysing = 2 * analysis.process_count(settings.extraction)
+    # Pages fetched ahead of the extraction workers: enough that a worker never waits
+    # for a fetch (fetches queue behind per-host limits), few enough to bound memory.
+    max_in_flight = n_fetch + 4 * analysis.process_count(settings.extraction)
     queue = iter(items)
     fetching: dict[Future[Page], _Item] = {}
     analysing: dict[Future[Analysis | AnalysisFailure], tuple[_Item, Page]] = {}
 
     def top_up(pool: ThreadPoolExecutor) -> None:
-        while len(fetching) < n_fetch and len(analysing) < max_analysing:
+        while len(fetching) < n_fetch and len(fetching) + len(analysing) < max_in_flight:
             item = next(queue, None)
             if item is None:
                 return
