@@ -51,6 +51,13 @@ class FetchError(MonitorError):
         self.status_code = status_code
         self.retry_after = retry_after
 
+    def describe(self) -> str:
+        """The stable tag first (for grouping), then what happened, on one line."""
+        detail = " ".join(str(self).split())
+        if not detail or detail == self.reason:
+            return self.reason
+        return f"{self.reason}: {detail}"
+
 
 class TransientFetchError(FetchError):
     """Worth retrying soon: timeouts, connection resets, 5xx, 429."""

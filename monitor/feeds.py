@@ -321,7 +321,7 @@ def poll_feed(
             etag=etag,
             last_modified=last_modified,
             body_hash=previous_hash,
-            reason=_error_reason(exc, url),
+            reason=exc.describe()[:300],
             transient=isinstance(exc, TransientFetchError),
             retry_after_s=exc.retry_after,
         )
@@ -366,11 +366,3 @@ __all__ = [
     "schedule_failure",
     "schedule_success",
 ]
-
-
-def _error_reason(exc: FetchError, url: str) -> str:
-    """The stable tag first (for grouping), then what happened, on one line."""
-    detail = " ".join(str(exc).split())
-    if not detail or detail == exc.reason:
-        return exc.reason
-    return f"{exc.reason}: {detail}"[:300]

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor import analysis, dedup, store, timing
+from monitor import analysis, dedup, review, store, timing
 from monitor.analysis import Analysis, AnalysisFailure
 from monitor.config import Settings
 from monitor.db import ArticleRow, FeedRow
@@ -227,6 +227,22 @@ def _feed_ids(session: Session, urls: set[str]) -> dict[str, int]:
     return {url: id_ for url, id_ in rows}
 
 
+def _failure_reason(error: FetchError | AnalysisFailure) -> str:
+    return error.describe() if isinstance(error, FetchError) else error.reason
+
+
+def _exact_url_decision(session: Session, row: ArticleRow) -> DedupDecision:
+    """The same article already stored under this URL: a copy of that row's original."""
+    root = session.get(ArticleRow, row.duplicate_of_id or row.id) or row
+    return DedupDecision(
+        original_id=root.id,
+        original_url=root.canonical_url,
+        method="exact_url",
+        score=100.0,
+        threshold=100.0,
+    )
+
+
 def _fail(
     settings: Settings,
     session: Session,
@@ -235,18 +251,14 @@ def _fail(
     feed_id: int | None,
     now: datetime,
 ) -> Outcome:
-    if isinstance(error, FetchError):
-        reason = f"{error.reason}: {error}" if str(error) != error.reason else error.reason
-        transient = isinstance(error, TransientFetchError)
-    else:
-        reason, transient = error.reason, False
+    reason = _failure_reason(error)
     article_id = store.record_failure(
         session,
         canonical_url=item.canonical,
         url=item.entry.link,
         title=item.entry.title,
         reason=reason[:1000],
-        transient=transient,
+        transient=isinstance(error, TransientFetchError),
         feed_id=feed_id,
         guid=item.entry.guid or None,
         settings=settings.poll,
@@ -274,15 +286,7 @@ def _decide(
     )
     if existing is not None and existing.status != Status.FAILED.value:
         # The page declares a canonical URL we already hold: the same article under another URL.
-        root = existing.duplicate_of_id or existing.id
-        original = session.get(ArticleRow, root)
-        decision = DedupDecision(
-            original_id=root,
-            original_url=original.canonical_url if original else existing.canonical_url,
-            method="exact_url",
-            score=100.0,
-            threshold=100.0,
-        )
+        decision = _exact_url_decision(session, existing)
         result = replace(result, article=replace(article, canonical_url=item.canonical))
     else:
         decision = dedup.find_duplicate(
@@ -295,11 +299,9 @@ def _decide(
             settings=settings.dedup,
         )
     judgement = result.judgement
-    human = store.relevance_override(session, result.article.canonical_url)
-    if human in (Label.ON_STORY.value, Label.OFF_STORY.value):
-        judgement = replace(
-            judgement, label=Label(human), reasons=(*judgement.reasons, "human decision")
-        )
+    human = review.relevance_override(session, result.article.canonical_url)
+    if human is not None:
+        judgement = replace(judgement, label=human, reasons=(*judgement.reasons, "human decision"))
     return result, judgement, decision
 
 
@@ -357,8 +359,8 @@ def file_analysis(
 def _filed_elsewhere(session: Session, item: _Item, article: Article) -> Outcome:
     """Another run stored this URL after our seen-check: report it as that item's copy."""
     row = store.article_by_url(session, article.canonical_url)
-    root = session.get(ArticleRow, row.duplicate_of_id or row.id) if row is not None else None
-    original = root.canonical_url if root is not None else article.canonical_url
+    decision = _exact_url_decision(session, row) if row is not None else None
+    original = decision.original_url if decision is not None else article.canonical_url
     return Outcome(
         url=article.url,
         canonical_url=article.canonical_url,
@@ -369,13 +371,7 @@ def _filed_elsewhere(session: Session, item: _Item, article: Article) -> Outcome
         reason="already filed by another run",
         duplicate_of=original,
         article_id=row.id if row is not None else None,
-        dedup=DedupDecision(
-            original_id=root.id if root is not None else None,
-            original_url=original,
-            method="exact_url",
-            score=100.0,
-            threshold=100.0,
-        ),
+        dedup=decision,
     )
 
 
@@ -401,17 +397,14 @@ def ingest_one(
     try:
         page = fetcher.fetch_page(url)
     except FetchError as exc:
+        result: Analysis | AnalysisFailure | FetchError = exc
+    else:
+        result = analysis.analyze(page, None, settings.extraction, _story_paths(settings))
+    if not isinstance(result, Analysis):
         if dry_run:
             return Outcome(
-                url, canonical, Status.FAILED, reason=f"{exc.reason}: {exc}", dry_run=True
+                url, canonical, Status.FAILED, reason=_failure_reason(result), dry_run=True
             )
-        outcome = _fail(settings, session, item, exc, None, now)
-        session.commit()
-        return outcome
-    result = analysis.analyze(page, None, settings.extraction, _story_paths(settings))
-    if isinstance(result, AnalysisFailure):
-        if dry_run:
-            return Outcome(url, canonical, Status.FAILED, reason=result.reason, dry_run=True)
         outcome = _fail(settings, session, item, result, None, now)
         session.commit()
         return outcome

@@ -27,7 +27,7 @@ from monitor.db import FeedRow, open_database, session_factory
 from monitor.errors import BadInputError
 from monitor.fetch import Fetcher
 from monitor.filing import file_batch, ingest_one
-from monitor.records import FeedEntry, Outcome, Status, utcnow
+from monitor.records import FeedEntry, FeedPoll, Outcome, Status, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,12 +215,10 @@ def _canonical_or_none(link: str) -> str | None:
 
 
 def _update_feed_state(
-    settings: Settings, row: FeedRow, poll: object, new_count: int, now: datetime
+    settings: Settings, row: FeedRow, poll: FeedPoll, new_count: int, now: datetime
 ) -> None:
     from monitor import feeds
-    from monitor.records import FeedPoll
 
-    assert isinstance(poll, FeedPoll)
     row.last_polled_at = now
     row.last_status = poll.http_status
     row.last_outcome = poll.outcome
@@ -272,14 +270,11 @@ def record_crashed(settings: Settings, entries: Sequence[FeedEntry], reason: str
     The feed's state already says these entries were seen, so without a row
     they would never be tried again; as failures they come back with backoff.
     """
-    from monitor.urls import canonicalize
-
     now = utcnow()
     with session_for(settings) as session:
         for entry in entries:
-            try:
-                canonical = canonicalize(entry.link)
-            except BadInputError:
+            canonical = _canonical_or_none(entry.link)
+            if canonical is None:
                 continue
             store.record_failure(
                 session,

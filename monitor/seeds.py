@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from monitor import analysis, dedup, normalize, store
+from monitor import analysis, dedup, extract, normalize, store
 from monitor.config import PACKAGE_ROOT, Settings
 from monitor.filing import _Item, file_analysis
 from monitor.records import Article, FeedEntry, Outcome, utcnow
@@ -38,13 +38,6 @@ def read_seeds(directory: Path = SEED_DIR) -> list[SeedDocument]:
     return docs
 
 
-def _language(text: str) -> str | None:
-    from monitor import extract
-
-    detect = getattr(extract, "detect_language", None)
-    return detect(text) if detect is not None else None
-
-
 def file_seeds(settings: Settings, session: Session, directory: Path = SEED_DIR) -> list[Outcome]:
     """File each seed not stored yet; already-stored seeds are reported as they are."""
     from monitor.filing import outcome_from_row
@@ -63,7 +56,7 @@ def file_seeds(settings: Settings, session: Session, directory: Path = SEED_DIR)
             title=doc.title,
             text=doc.text,
             site="seed",
-            language=_language(doc.text),
+            language=extract.detect_language(doc.text),
             extraction_method="seed",
             fetched_at=now,
         )

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig, PollSettings
-from monitor.db import ArticleRow, FeedRow, OverrideRow, RunRow
+from monitor.db import ArticleRow, FeedRow, RunRow
 from monitor.records import Article, DedupDecision, Judgement, Status, utcnow
 
 _CHUNK = 500
@@ -139,15 +139,6 @@ def article_by_url(session: Session, canonical_url: str) -> ArticleRow | None:
     ).first()
 
 
-def relevance_override(session: Session, canonical_url: str) -> str | None:
-    row = session.scalars(
-        select(OverrideRow)
-        .where(OverrideRow.canonical_url == canonical_url, OverrideRow.kind == "relevance")
-        .order_by(OverrideRow.id.desc())
-    ).first()
-    return row.value if row else None
-
-
 def article_fields(
     article: Article,
     *,
@@ -206,7 +197,11 @@ def upsert_article(
         row.attempts = (row.attempts or 0) + 1
         session.flush()
         return row.id
-    row = ArticleRow(first_seen_at=now, attempts=1, **fields)
+    return _insert(session, ArticleRow(first_seen_at=now, attempts=1, **fields))
+
+
+def _insert(session: Session, row: ArticleRow) -> int | None:
+    """Insert in a savepoint; None when another worker stored the URL meanwhile."""
     try:
         with session.begin_nested():
             session.add(row)
@@ -252,11 +247,7 @@ def record_failure(
             feed_id=feed_id,
             guid=guid,
         )
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
+        if _insert(session, row) is None:
             return None
     row.fail_reason = reason
     row.attempts = attempts
