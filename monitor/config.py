@@ -80,6 +80,13 @@ class PollSettings(_Strict):
     page_retry_max: int = Field(default=5, ge=0)
     schedule_minutes: float = Field(default=10, gt=0)
     batch_size: int = Field(default=100, ge=1)
+    # A run claims the entries it will process (rows in state ``pending``) for this long;
+    # entries of a run that died are taken up by the first run after the claim expires.
+    claim_minutes: float = Field(default=15, gt=0)
+    # Failed pages past their backoff and orphaned pending entries one run takes up.
+    max_due_per_run: int = Field(default=2000, ge=1)
+    # How long a run waits for an unreachable database (retrying) before it fails cleanly.
+    db_retry_seconds: float = Field(default=60, ge=0)
 
 
 class ExtractionSettings(_Strict):

@@ -8,9 +8,13 @@ connection because several processes (CLI, Prefect workers) share one file.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -28,12 +32,16 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from monitor.errors import DatabaseUnavailableError
 from monitor.records import as_utc
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -259,3 +267,62 @@ def open_database(database_url: str, *, upgrade: bool = True) -> Engine:
     if upgrade:
         migrate(engine)
     return engine
+
+
+# --- riding out a database that is briefly away ----------------------------------------
+
+_SQLITE_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o error")
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """A lost connection, a server restarting, a locked SQLite file: worth waiting for.
+
+    Constraint violations and SQL errors are not: retrying cannot fix them.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    if "sqlite" in type(exc.orig).__module__:
+        message = str(exc.orig).lower()
+        return any(part in message for part in _SQLITE_TRANSIENT)
+    return True
+
+
+def retrying(
+    new_session: Callable[[], Session],
+    work: Callable[[Session], T],
+    *,
+    seconds: float,
+    what: str,
+) -> T:
+    """Run ``work`` in a fresh session, again and again while the database is away.
+
+    ``work`` commits its own transaction; when a transient error interrupts it, the
+    transaction is rolled back whole (nothing half-written), and ``work`` runs again
+    from the start after a growing pause, until ``seconds`` have passed. Then the
+    caller gets one clear :class:`DatabaseUnavailableError`.
+    """
+    deadline = time.monotonic() + seconds
+    pause = 0.1
+    while True:
+        session = new_session()
+        try:
+            return work(session)
+        except DBAPIError as exc:
+            if not is_transient_db_error(exc):
+                raise
+            left = deadline - time.monotonic()
+            reason = " ".join(str(exc.orig).split())[:300]
+            if left <= 0:
+                raise DatabaseUnavailableError(
+                    f"{what}: database unreachable for {seconds:.0f} s: {reason}"
+                ) from exc
+            log.warning("%s: database error, retrying in %.1f s: %s", what, pause, reason)
+            time.sleep(min(pause, left))  # waiting for the server is the point: no event to wait on
+            pause = min(pause * 2, 5.0)
+        finally:
+            with contextlib.suppress(DBAPIError):  # a dead connection cannot fail the close
+                session.close()

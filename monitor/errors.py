@@ -7,6 +7,7 @@ the pipeline catches ``FetchError`` subclasses, records the reason and moves on.
     MonitorError
     ├── ConfigError            bad configuration file or environment value
     ├── BadInputError          an argument or document we cannot work with
+    ├── DatabaseUnavailableError  the database stayed unreachable past the retry window
     └── FetchError             anything that went wrong getting bytes
         ├── TransientFetchError  worth retrying soon (timeouts, 5xx, 429, resets)
         └── PermanentFetchError  retrying will not help (404, 410, not HTML, too big,
@@ -26,6 +27,14 @@ class ConfigError(MonitorError):
 
 class BadInputError(MonitorError):
     """Input we cannot process (an unparsable URL, an empty document, ...)."""
+
+
+class DatabaseUnavailableError(MonitorError):
+    """The database could not be reached (or stayed locked) for the whole retry window.
+
+    Raised only after waiting and retrying; every transaction it interrupted was
+    rolled back, so nothing is half-written and the next run resumes the work.
+    """
 
 
 class FetchError(MonitorError):

@@ -11,12 +11,12 @@ flight.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from monitor import analysis, dedup, review, store, timing
 from monitor.analysis import Analysis, AnalysisFailure
 from monitor.config import Settings
-from monitor.db import ArticleRow, FeedRow
+from monitor.db import ArticleRow, FeedRow, retrying
 from monitor.errors import BadInputError, FetchError, TransientFetchError
 from monitor.fetch import Fetcher
 from monitor.records import (
@@ -39,6 +39,8 @@ from monitor.records import (
     utcnow,
 )
 from monitor.urls import canonicalize
+
+T = TypeVar("T")
 
 FLUSH_EVERY = 20  # items filed per transaction, at most
 FLUSH_AFTER_S = 0.5  # ...and no item waits longer than this to be filed
@@ -150,7 +152,6 @@ def _fetch_and_analyze(
 def file_batch(
     settings: Settings, session: Session, fetcher: Fetcher, entries: Sequence[FeedEntry]
 ) -> list[Outcome]:
-    now = utcnow()
     outcomes: list[Outcome] = []
     items: dict[str, _Item] = {}
     for entry in entries:
@@ -164,14 +165,13 @@ def file_batch(
             )
             continue
         items.setdefault(canonical, _Item(entry, canonical))
-    seen = store.seen_urls(
-        session,
-        [*items, *(i.entry.link for i in items.values())],
-        now,
-        settings.poll.page_retry_max,
-    )
+
+    def look_up(s: Session) -> tuple[set[str], dict[str, int]]:
+        done = store.done_urls(s, [*items, *(i.entry.link for i in items.values())])
+        return done, _feed_ids(s, {i.entry.feed_url for i in items.values()})
+
+    seen, feed_ids = _with_retry(settings, session, look_up, "look up a batch")
     todo = [i for c, i in items.items() if c not in seen and i.entry.link not in seen]
-    feed_ids = _feed_ids(session, {i.entry.feed_url for i in todo})
     ready: list[tuple[_Item, Result]] = []
     first_ready = 0.0
     for item, result in _fetch_and_analyze(settings, fetcher, todo):
@@ -180,10 +180,30 @@ def file_batch(
                 first_ready = time.monotonic()
             ready.append((item, result))
         if ready and (len(ready) >= FLUSH_EVERY or time.monotonic() - first_ready >= FLUSH_AFTER_S):
-            outcomes.extend(_flush(settings, session, ready, feed_ids))
+            outcomes.extend(_flush_retrying(settings, session, ready, feed_ids))
             ready = []
-    outcomes.extend(_flush(settings, session, ready, feed_ids))
+    outcomes.extend(_flush_retrying(settings, session, ready, feed_ids))
     return outcomes
+
+
+def _with_retry(settings: Settings, session: Session, work: Callable[[Session], T], what: str) -> T:
+    """``work`` on this batch's session, retried (rolled back, run again) while the
+    database is briefly unreachable; the session is released between uses, so no
+    connection is held while pages are fetched."""
+    return retrying(lambda: session, work, seconds=settings.poll.db_retry_seconds, what=what)
+
+
+def _flush_retrying(
+    settings: Settings,
+    session: Session,
+    ready: Sequence[tuple[_Item, Result]],
+    feed_ids: dict[str, int],
+) -> list[Outcome]:
+    if not ready:
+        return []
+    return _with_retry(
+        settings, session, lambda s: _flush(settings, s, ready, feed_ids), "file a group"
+    )
 
 
 def _flush(
@@ -284,7 +304,7 @@ def _decide(
         if article.canonical_url != item.canonical
         else None
     )
-    if existing is not None and existing.status != Status.FAILED.value:
+    if existing is not None and existing.status not in store.OPEN:
         # The page declares a canonical URL we already hold: the same article under another URL.
         decision = _exact_url_decision(session, existing)
         result = replace(result, article=replace(article, canonical_url=item.canonical))
@@ -337,6 +357,8 @@ def file_analysis(
             now=now,
         )
         article_id = store.upsert_article(session, fields, now, replace_existing=replace_existing)
+        if article.canonical_url != item.canonical:
+            store.release_pending(session, item.canonical)  # filed under the page's own URL
         if article_id is None:
             return _filed_elsewhere(session, item, article)
         dedup.index_article(session, article_id, result.fingerprint, now)
@@ -390,7 +412,7 @@ def ingest_one(
     except BadInputError as exc:
         return Outcome(url, url, Status.FAILED, reason=f"invalid_url: {exc}")
     existing = store.article_by_url(session, canonical)
-    if existing is not None and not force and existing.status != Status.FAILED.value:
+    if existing is not None and not force and existing.status not in store.OPEN:
         return outcome_from_row(existing, session, reason="already stored (use force to redo)")
     item = _Item(FeedEntry(feed_url="", link=url), canonical)
     now = utcnow()

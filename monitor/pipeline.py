@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from monitor import store, timing
 from monitor.config import Settings
-from monitor.db import FeedRow, open_database, session_factory
+from monitor.db import FeedRow, open_database, retrying, session_factory
 from monitor.errors import BadInputError
 from monitor.fetch import Fetcher
 from monitor.filing import file_batch, ingest_one
 from monitor.records import FeedEntry, FeedPoll, Outcome, Status, utcnow
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +138,12 @@ def close_resources() -> None:
 
 def prepare(settings: Settings) -> None:
     """Migrate the database and sync configured feeds (idempotent)."""
-    with session_for(settings) as session:
+
+    def sync(session: Session) -> None:
         store.sync_feeds(session, settings.feeds)
         session.commit()
+
+    with_session(settings, sync, "sync feeds")
 
 
 def _target(row: FeedRow) -> FeedTarget:
@@ -146,13 +152,16 @@ def _target(row: FeedRow) -> FeedTarget:
 
 def due_feeds(settings: Settings, *, only: Sequence[str] | None = None) -> list[FeedTarget]:
     """Feeds whose time has come; ``only`` names feeds to poll now, whatever their schedule."""
-    with session_for(settings) as session:
+
+    def pick(session: Session) -> list[FeedTarget]:
         if only:
             rows = [store.ensure_feed(session, url) for url in only]
             session.commit()
         else:
             rows = store.due_feeds(session, utcnow())
         return [_target(row) for row in rows]
+
+    return with_session(settings, pick, "pick due feeds")
 
 
 def poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
@@ -164,45 +173,58 @@ def poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
 def _poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
     from monitor import feeds
 
-    now = utcnow()
-    with session_for(settings) as session:
+    def read(session: Session) -> tuple[str, str | None, str | None, str | None] | None:
+        row = session.get(FeedRow, feed.id)
+        return None if row is None else (row.url, row.etag, row.last_modified, row.body_hash)
+
+    state = with_session(settings, read, f"read state of {feed.url}")
+    if state is None:
+        return FeedResult(feed.url, feed.name, "error", reason="feed not in database")
+    url, etag, last_modified, body_hash = state
+    # No database connection is held while the network is slow.
+    poll = feeds.poll_feed(
+        fetcher_for(settings),
+        url,
+        etag=etag,
+        last_modified=last_modified,
+        body_hash=body_hash,
+        max_entries=settings.poll.max_entries_per_feed,
+    )
+    links = [(c, e) for e in poll.entries if (c := _canonical_or_none(e.link)) is not None]
+
+    def save(session: Session) -> list[FeedEntry]:
+        """Queue the new entries and store the validators in one transaction: the
+        feed never counts as read unless its entries are safely queued."""
+        now = utcnow()
         row = session.get(FeedRow, feed.id)
         if row is None:
-            return FeedResult(feed.url, feed.name, "error", reason="feed not in database")
-        poll = feeds.poll_feed(
-            fetcher_for(settings),
-            row.url,
-            etag=row.etag,
-            last_modified=row.last_modified,
-            body_hash=row.body_hash,
-            max_entries=settings.poll.max_entries_per_feed,
-        )
-        new: list[FeedEntry] = []
-        if poll.entries:
-            links = {e.link: e for e in poll.entries}
-            canon = {link: _canonical_or_none(link) for link in links}
-            seen = store.seen_urls(
-                session,
-                [*links, *(c for c in canon.values() if c)],
-                now,
-                settings.poll.page_retry_max,
-            )
-            new = [
-                e
-                for link, e in links.items()
-                if link not in seen and canon[link] is not None and canon[link] not in seen
-            ]
+            return []
+        new = store.claim_new(session, links, feed_id=row.id, now=now, lease=_lease(settings))
         _update_feed_state(settings, row, poll, len(new), now)
         session.commit()
-        return FeedResult(
-            feed_url=feed.url,
-            feed_name=feed.name,
-            outcome=poll.outcome,
-            http_status=poll.http_status,
-            reason=poll.reason,
-            total_entries=len(poll.entries),
-            new_entries=tuple(new),
-        )
+        return new
+
+    new = with_session(settings, save, f"save poll of {feed.url}")
+    return FeedResult(
+        feed_url=feed.url,
+        feed_name=feed.name,
+        outcome=poll.outcome,
+        http_status=poll.http_status,
+        reason=poll.reason,
+        total_entries=len(poll.entries),
+        new_entries=tuple(new),
+    )
+
+
+def _lease(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.poll.claim_minutes)
+
+
+def with_session(settings: Settings, work: Callable[[Session], T], what: str) -> T:
+    """``work`` in its own session, retried while the database is briefly unreachable."""
+    return retrying(
+        lambda: session_for(settings), work, seconds=settings.poll.db_retry_seconds, what=what
+    )
 
 
 def _canonical_or_none(link: str) -> str | None:
@@ -267,11 +289,12 @@ def process_entries(settings: Settings, entries: Sequence[FeedEntry]) -> BatchRe
 def record_crashed(settings: Settings, entries: Sequence[FeedEntry], reason: str) -> None:
     """Store the entries of a batch that crashed as transient failures.
 
-    The feed's state already says these entries were seen, so without a row
-    they would never be tried again; as failures they come back with backoff.
+    Their ``pending`` rows would come back anyway once the claim expires; as
+    failures they say why, and come back with backoff.
     """
     now = utcnow()
-    with session_for(settings) as session:
+
+    def save(session: Session) -> None:
         for entry in entries:
             canonical = _canonical_or_none(entry.link)
             if canonical is None:
@@ -290,12 +313,37 @@ def record_crashed(settings: Settings, entries: Sequence[FeedEntry], reason: str
             )
         session.commit()
 
+    with_session(settings, save, "record a crashed batch")
 
-def due_retries(settings: Settings, limit: int = 200) -> list[FeedEntry]:
-    """Failed pages whose backoff has expired, as entries to process again."""
-    with session_for(settings) as session:
-        rows = store.due_retries(session, utcnow(), settings.poll.page_retry_max, limit)
-        return [FeedEntry(feed_url="", link=r.url, guid=r.guid or "", title=r.title) for r in rows]
+
+def due_retries(settings: Settings, limit: int | None = None) -> list[FeedEntry]:
+    """Claim the work whose time has come (failures past their backoff, entries left
+    pending by a run that died) and hand it back as entries to process."""
+
+    def claim(session: Session) -> list[FeedEntry]:
+        rows = store.claim_due(
+            session,
+            utcnow(),
+            max_attempts=settings.poll.page_retry_max,
+            limit=limit or settings.poll.max_due_per_run,
+            lease=_lease(settings),
+        )
+        session.commit()
+        return [
+            FeedEntry(
+                feed_url=feed_url,
+                link=row.url,
+                guid=row.guid or "",
+                title=row.title,
+                summary=row.description if row.status == Status.PENDING.value else "",
+                published=row.published_at if row.status == Status.PENDING.value else None,
+                author=row.author if row.status == Status.PENDING.value else "",
+                language=row.language if row.status == Status.PENDING.value else None,
+            )
+            for row, feed_url in rows
+        ]
+
+    return with_session(settings, claim, "claim due work")
 
 
 def ingest_url(
@@ -327,12 +375,15 @@ def summarize(
 
 
 def record_run(settings: Settings, summary: PollSummary, kind: str = "poll") -> None:
-    with session_for(settings) as session:
-        counts = dict(summary.counts)
-        counts["feeds"] = len(summary.feeds)
-        counts["feeds_failed"] = sum(1 for f in summary.feeds if f.outcome == "error")
+    counts: dict[str, int] = dict(summary.counts)
+    counts["feeds"] = len(summary.feeds)
+    counts["feeds_failed"] = sum(1 for f in summary.feeds if f.outcome == "error")
+
+    def save(session: Session) -> None:
         store.record_run(session, kind, summary.started_at, counts)
         session.commit()
+
+    with_session(settings, save, "record the run")
 
 
 def run_poll(settings: Settings, *, only: Sequence[str] | None = None) -> PollSummary:

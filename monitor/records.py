@@ -35,6 +35,7 @@ class Status(StrEnum):
     OFF_STORY = "off_story"  # new, but not about the tracked story
     REVIEW = "review"  # borderline relevance: a person decides
     FAILED = "failed"  # could not fetch or extract; retried later with backoff
+    PENDING = "pending"  # seen in a feed, claimed by a run, not processed yet (crash-safe queue)
 
 
 class Label(StrEnum):

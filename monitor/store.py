@@ -1,8 +1,10 @@
 """Reads and writes of pipeline state: feeds, articles, runs.
 
 Every function takes a Session and plain values; the pipeline owns the
-transaction boundaries (one commit per batch), so writes are batched and a
-crash loses at most one batch. Queries are all indexed lookups by key: nothing
+transaction boundaries. Work to do is itself stored: a feed's new entries are
+``pending`` rows written with the feed's validators, so a crash at any point
+loses nothing and the database's unique canonical URL decides which run
+processes an entry. Queries are all indexed lookups by key: nothing
 here scans the archive.
 """
 
@@ -10,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig, PollSettings
 from monitor.db import ArticleRow, FeedRow, RunRow
-from monitor.records import Article, DedupDecision, Judgement, Status, utcnow
+from monitor.records import Article, DedupDecision, FeedEntry, Judgement, Status, utcnow
 
 _CHUNK = 500
 
@@ -110,27 +113,141 @@ def acquire_filing_lock(session: Session) -> None:
         session.execute(text("UPDATE runs SET note = note WHERE 0 = 1"))
 
 
-def seen_urls(session: Session, urls: Sequence[str], now: datetime, max_attempts: int) -> set[str]:
-    """URLs (canonical or as linked) already stored and not due for another try."""
-    wanted = sorted(set(urls))
-    seen: set[str] = set()
-    for chunk in _chunks(wanted):
+#: Statuses that mean "this URL has been dealt with": a poll never takes it up again.
+DONE = frozenset(s.value for s in (Status.FILED, Status.DUPLICATE, Status.OFF_STORY, Status.REVIEW))
+#: Statuses whose rows are work still to do; filing may overwrite them.
+OPEN = frozenset({Status.FAILED.value, Status.PENDING.value})
+
+
+def known_urls(session: Session, urls: Sequence[str]) -> set[str]:
+    """URLs (canonical or as linked) that already have a row, whatever its state."""
+    return _matching(session, urls, None)
+
+
+def done_urls(session: Session, urls: Sequence[str]) -> set[str]:
+    """URLs (canonical or as linked) already dealt with (filed, duplicate, off-story, review)."""
+    return _matching(session, urls, DONE)
+
+
+def _matching(session: Session, urls: Sequence[str], statuses: frozenset[str] | None) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(urls))):
         for column in (ArticleRow.canonical_url, ArticleRow.url):
-            rows = session.execute(
-                select(
-                    column, ArticleRow.status, ArticleRow.next_attempt_at, ArticleRow.attempts
-                ).where(column.in_(chunk))
-            )
-            for url, status, next_at, attempts in rows:
-                retry_due = (
-                    status == Status.FAILED.value
-                    and attempts < max_attempts
-                    and next_at is not None
-                    and next_at <= now
-                )
-                if not retry_due:
-                    seen.add(url)
-    return seen
+            stmt = select(column).where(column.in_(chunk))
+            if statuses is not None:
+                stmt = stmt.where(ArticleRow.status.in_(sorted(statuses)))
+            found.update(session.scalars(stmt))
+    return found
+
+
+def claim_new(
+    session: Session,
+    entries: Sequence[tuple[str, FeedEntry]],
+    *,
+    feed_id: int | None,
+    now: datetime,
+    lease: timedelta,
+) -> list[FeedEntry]:
+    """Queue unseen ``(canonical_url, entry)`` pairs as ``pending`` rows; returns those claimed.
+
+    The rows are the durable record that these entries exist and still need work:
+    written in the same transaction as the feed's new validators, so a run killed
+    after the poll loses nothing (the next run finds them once ``lease`` expires).
+    The unique canonical URL makes the claim exclusive: when two runs see the same
+    entry, exactly one insert succeeds and only that run processes it.
+    """
+    by_canonical: dict[str, FeedEntry] = {}
+    for canonical, entry in entries:
+        by_canonical.setdefault(canonical, entry)
+    known = known_urls(session, [*by_canonical, *(e.link for e in by_canonical.values())])
+    claimed: list[FeedEntry] = []
+    for canonical, entry in by_canonical.items():
+        if canonical in known or entry.link in known:
+            continue
+        row = ArticleRow(
+            canonical_url=canonical,
+            url=entry.link,
+            feed_id=feed_id,
+            guid=entry.guid or None,
+            title=entry.title,
+            description=entry.summary,
+            author=entry.author,
+            language=entry.language,
+            published_at=entry.published,
+            status=Status.PENDING.value,
+            first_seen_at=now,
+            updated_at=now,
+            attempts=0,
+            next_attempt_at=now + lease,
+        )
+        if _insert(session, row) is not None:
+            claimed.append(entry)
+    return claimed
+
+
+def claim_due(
+    session: Session, now: datetime, *, max_attempts: int, limit: int, lease: timedelta
+) -> list[tuple[ArticleRow, str]]:
+    """Take up work whose time has come: failures past their backoff and ``pending``
+    entries whose claim expired (their run died). Returns (row, feed url) pairs.
+
+    Each row is claimed with a compare-and-set on ``next_attempt_at``, so two runs
+    starting together never both take the same row. A pending entry that keeps
+    killing its runs stops after ``max_attempts`` claims, as a failure.
+    """
+    stmt = (
+        select(ArticleRow, FeedRow.url)
+        .outerjoin(FeedRow, FeedRow.id == ArticleRow.feed_id)
+        .where(ArticleRow.status.in_(sorted(OPEN)))
+        .where(ArticleRow.next_attempt_at.is_not(None), ArticleRow.next_attempt_at <= now)
+        .order_by(ArticleRow.next_attempt_at)
+        .limit(limit)
+    )
+    claimed: list[tuple[ArticleRow, str]] = []
+    for row, feed_url in session.execute(stmt).all():
+        if row.attempts >= max_attempts:
+            if row.status == Status.PENDING.value:
+                _give_up(session, row, now)
+            continue
+        values: dict[str, Any] = {"next_attempt_at": now + lease, "updated_at": now}
+        if row.status == Status.PENDING.value:
+            values["attempts"] = row.attempts + 1  # its last claim ended without an answer
+        taken = cast(
+            CursorResult[Any],
+            session.execute(
+                update(ArticleRow)
+                .where(ArticleRow.id == row.id, ArticleRow.next_attempt_at == row.next_attempt_at)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        if taken.rowcount == 1:
+            claimed.append((row, feed_url or ""))
+    return claimed
+
+
+def _give_up(session: Session, row: ArticleRow, now: datetime) -> None:
+    session.execute(
+        update(ArticleRow)
+        .where(ArticleRow.id == row.id, ArticleRow.status == Status.PENDING.value)
+        .values(
+            status=Status.FAILED.value,
+            fail_reason="interrupted: every run that took this entry up stopped before it was done",
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release_pending(session: Session, canonical_url: str) -> None:
+    """Drop the queue row of an entry that was filed under another canonical URL."""
+    session.execute(
+        delete(ArticleRow)
+        .where(ArticleRow.canonical_url == canonical_url)
+        .where(ArticleRow.status == Status.PENDING.value)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def article_by_url(session: Session, canonical_url: str) -> ArticleRow | None:
@@ -190,7 +307,7 @@ def upsert_article(
     the URL is already filed (another worker got there first)."""
     row = article_by_url(session, fields["canonical_url"])
     if row is not None:
-        if row.status != Status.FAILED.value and not replace_existing:
+        if row.status not in OPEN and not replace_existing:
             return None
         for key, value in fields.items():
             setattr(row, key, value)
@@ -230,7 +347,7 @@ def record_failure(
     wait longer (x4) and stop after ``page_retry_max`` attempts.
     """
     row = article_by_url(session, canonical_url)
-    if row is not None and row.status != Status.FAILED.value:
+    if row is not None and row.status not in OPEN:
         return row.id  # a good copy exists; never downgrade it
     attempts = (row.attempts if row else 0) + 1
     step = settings.backoff_step_minutes * (1 if transient else 4)
@@ -255,18 +372,6 @@ def record_failure(
     row.updated_at = now
     session.flush()
     return row.id
-
-
-def due_retries(session: Session, now: datetime, max_attempts: int, limit: int) -> list[ArticleRow]:
-    stmt = (
-        select(ArticleRow)
-        .where(ArticleRow.status == Status.FAILED.value)
-        .where(ArticleRow.next_attempt_at.is_not(None), ArticleRow.next_attempt_at <= now)
-        .where(ArticleRow.attempts < max_attempts)
-        .order_by(ArticleRow.next_attempt_at)
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
 
 
 def record_run(
