@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import exc as sa_exc
 
 from monitor.config import Settings
-from monitor.errors import TransientFetchError
+from monitor.errors import DatabaseUnavailableError, TransientFetchError
 from monitor.records import FeedEntry, Outcome, Status
 
 if TYPE_CHECKING:
@@ -36,8 +36,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 
-#: Exceptions that look transient but mean a bug or bad data: never retried.
-NOT_TRANSIENT: tuple[type[BaseException], ...] = (sa_exc.IntegrityError,)
+#: Exceptions that look transient but mean a bug or bad data, or that the library has
+#: already retried for its whole window (a database gone for good): never retried.
+NOT_TRANSIENT: tuple[type[BaseException], ...] = (sa_exc.IntegrityError, DatabaseUnavailableError)
 
 
 def is_transient(error: BaseException | None) -> bool:

@@ -19,7 +19,7 @@ from flows.shared import (
     short_url,
 )
 from monitor.config import load_settings
-from monitor.errors import PermanentFetchError, TransientFetchError
+from monitor.errors import DatabaseUnavailableError, PermanentFetchError, TransientFetchError
 from monitor.pipeline import FeedTarget
 from monitor.records import FeedEntry, Status
 
@@ -45,6 +45,12 @@ def _operational() -> sa_exc.OperationalError:
 )
 def test_only_transient_errors_are_retried(error: BaseException | None, expected: bool) -> None:
     assert is_transient(error) is expected
+
+
+def test_a_database_gone_past_the_library_retry_window_is_not_retried_again() -> None:
+    error = DatabaseUnavailableError("file a group: database unreachable for 60 s: gone")
+    error.__cause__ = _operational()
+    assert not is_transient(error)
 
 
 def test_a_wrapped_transient_cause_counts() -> None:
