@@ -160,29 +160,67 @@ def claim_new(
     for canonical, entry in entries:
         by_canonical.setdefault(canonical, entry)
     known = known_urls(session, [*by_canonical, *(e.link for e in by_canonical.values())])
-    claimed: list[FeedEntry] = []
-    for canonical, entry in by_canonical.items():
-        if canonical in known or entry.link in known:
-            continue
-        row = ArticleRow(
-            canonical_url=canonical,
-            url=entry.link,
-            feed_id=feed_id,
-            guid=entry.guid or None,
-            title=entry.title,
-            description=entry.summary,
-            author=entry.author,
-            language=entry.language,
-            published_at=entry.published,
-            status=Status.PENDING.value,
-            first_seen_at=now,
-            updated_at=now,
-            attempts=0,
-            next_attempt_at=now + lease,
+    fresh = {
+        canonical: entry
+        for canonical, entry in by_canonical.items()
+        if canonical not in known and entry.link not in known
+    }
+    rows = [
+        {
+            "canonical_url": canonical,
+            "url": entry.link,
+            "feed_id": feed_id,
+            "guid": entry.guid or None,
+            "title": entry.title,
+            "description": entry.summary,
+            "author": entry.author,
+            "language": entry.language,
+            "published_at": entry.published,
+            "status": Status.PENDING.value,
+            "first_seen_at": now,
+            "updated_at": now,
+            "attempts": 0,
+            "next_attempt_at": now + lease,
+        }
+        for canonical, entry in fresh.items()
+    ]
+    inserted: set[str] = set()
+    for start in range(0, len(rows), _CHUNK):
+        inserted |= _insert_new(session, rows[start : start + _CHUNK])
+    return [entry for canonical, entry in fresh.items() if canonical in inserted]
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose canonical URL is free, in one statement; returns those URLs.
+
+    ``ON CONFLICT DO NOTHING`` makes a row another run inserted first a silent skip,
+    not an error that would abort the transaction (PostgreSQL and SQLite >= 3.35).
+    """
+    if not rows:
+        return set()
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = (
+            pg_insert(ArticleRow)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["canonical_url"])
         )
-        if _insert(session, row) is not None:
-            claimed.append(entry)
-    return claimed
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = (
+            sqlite_insert(ArticleRow)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["canonical_url"])
+        )
+    else:  # any other backend: one savepoint per row
+        return {
+            row["canonical_url"] for row in rows if _insert(session, ArticleRow(**row)) is not None
+        }
+    return set(session.scalars(stmt.returning(ArticleRow.canonical_url)))
 
 
 def claim_due(
