@@ -96,7 +96,9 @@ def main() -> None:
     servers = [serve() for _ in range(args.hosts)]
     base = [f"http://127.0.0.1:{s.server_address[1]}" for s in servers]
     cap = 8_000_000
-    settings = FetchSettings(host_interval_s=0, max_bytes=cap, host_concurrency=4)
+    settings = FetchSettings(
+        host_interval_s=0, max_bytes=cap, host_concurrency=4, allow_private_networks=True
+    )
 
     print(
         f"gzip bomb: {len(Handler.bomb) / 1e6:.2f} MB compressed, {args.bomb_mb} MB inflated,"

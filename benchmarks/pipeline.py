@@ -219,6 +219,7 @@ def main() -> None:
         MONITOR_CONFIG=str(cfg),
         MONITOR_DATABASE_URL=args.database_url or f"sqlite:///{tmp}/bench.db",
         MONITOR_HOST_INTERVAL_S="0",
+        MONITOR_ALLOW_PRIVATE_NETWORKS="1",  # served from 127.0.0.x
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
     )

@@ -147,7 +147,11 @@ def main() -> None:
         cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
         settings = load_settings(
             cfg,
-            env={"MONITOR_DATABASE_URL": f"sqlite:///{tmp}/mem.db", "MONITOR_HOST_INTERVAL_S": "0"},
+            env={
+                "MONITOR_DATABASE_URL": f"sqlite:///{tmp}/mem.db",
+                "MONITOR_HOST_INTERVAL_S": "0",
+                "MONITOR_ALLOW_PRIVATE_NETWORKS": "1",  # served from 127.0.0.1
+            },
         )
         start = time.perf_counter()
         quarter = max(1, args.feeds // 4)

@@ -109,6 +109,7 @@ def main() -> None:
             env={
                 "MONITOR_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
                 "MONITOR_HOST_INTERVAL_S": "0",
+                "MONITOR_ALLOW_PRIVATE_NETWORKS": "1",  # served from 127.0.0.1
             },
         )
         pipeline.prepare(settings)

@@ -61,6 +61,8 @@ BENCH_DB = "prefect_newsmon_bench"
 PRIVACY = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 for _k, _v in PRIVACY.items():
     os.environ.setdefault(_k, _v)
+# every site it serves is on 127.0.0.x; also inherited by `newsmon serve` and flow runs
+os.environ.setdefault("MONITOR_ALLOW_PRIVATE_NETWORKS", "1")
 
 
 def free_port() -> int:

@@ -15,10 +15,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from monitor.cli import build_app
-from monitor.cli.common import ConfigOption, JsonOption, console, fail, get_settings, print_json
+from monitor.cli.common import (
+    ConfigOption,
+    JsonOption,
+    checked_url,
+    console,
+    fail,
+    get_settings,
+    print_json,
+)
 from monitor.config import Settings
 from monitor.records import Outcome, Status
 
@@ -27,12 +37,16 @@ PRIVACY_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK":
 
 
 def _settings_for_flows(config: Path | None) -> Settings:
-    """Validate the config now (one-line error, exit 2) and hand it to the flow run.
+    """Validate the config and the story files now (one-line error, exit 2), then
+    hand them to the flow run.
 
-    Flows load their settings themselves (a served run has no CLI), from
-    ``MONITOR_CONFIG``: exporting it makes an in-process run read the same file.
+    Everything a person typed is checked before Prefect is even imported: a
+    typo must cost milliseconds and leave no flow run, no database and no
+    Prefect server behind. Flows load their settings themselves (a served run
+    has no CLI), from ``MONITOR_CONFIG``: exporting it makes an in-process run
+    read the same file.
     """
-    settings = get_settings(config)
+    settings = get_settings(config, stories=True)
     os.environ["MONITOR_CONFIG"] = str(settings.config_path.resolve())
     return settings
 
@@ -81,47 +95,51 @@ def poll(
       newsmon poll --feed https://www.rfi.fr/fr/asie-pacifique/rss
       PREFECT_API_URL=http://127.0.0.1:4200/api newsmon poll --config config/feeds.yaml
     """
-    for url in feed or []:
-        if not url.lower().startswith(("http://", "https://")):
-            fail(f"--feed: expected an http:// or https:// URL (got {url!r})", 2)
+    feeds = [checked_url(url, "--feed") for url in feed or []]
     _settings_for_flows(config)
     from flows.poll import poll_feeds
 
     try:
         with foreground():
-            summary = poll_feeds(feeds=list(feed) if feed else None)
+            summary = poll_feeds(feeds=feeds or None)
     except Exception as exc:
         fail(f"poll-feeds failed: {exc}".splitlines()[0])
-    console.print(summary.as_text(), highlight=False, soft_wrap=True)
+    console.print(summary.as_text(), highlight=False, soft_wrap=True, markup=False)
 
 
 def _print_outcome(outcome: Outcome) -> None:
+    """The verdict for a person; every value from the page is escaped (rich reads
+    ``[bold]`` in a title as markup)."""
     from flows.present import evidence_rows, verdict
 
     style = {Status.FILED: "green", Status.FAILED: "red", Status.DUPLICATE: "blue"}.get(
         outcome.status, "yellow"
     )
     dry = " [dim](dry run: nothing written)[/dim]" if outcome.dry_run else ""
-    console.print(f"[bold {style}]{verdict(outcome)}[/bold {style}]{dry}", highlight=False)
-    console.print(f"title: {outcome.title or '(none)'}", highlight=False, soft_wrap=True)
-    console.print(f"url:   {outcome.canonical_url or outcome.url}", highlight=False)
+    shown = escape(verdict(outcome))
+    console.print(f"[bold {style}]{shown}[/bold {style}]{dry}", highlight=False)
+    console.print(f"title: {escape(outcome.title or '(none)')}", highlight=False, soft_wrap=True)
+    console.print(f"url:   {escape(outcome.canonical_url or outcome.url)}", highlight=False)
     if outcome.site or outcome.language:
-        console.print(f"site:  {outcome.site}  language: {outcome.language or '?'}")
+        console.print(
+            f"site:  {escape(outcome.site)}  language: {escape(outcome.language or '?')}",
+            highlight=False,
+        )
     if outcome.score is not None:
         console.print(f"score: {outcome.score:.2f}")
     if outcome.reason and outcome.status is not Status.FAILED:
-        console.print(f"note:  {outcome.reason}", highlight=False)
+        console.print(f"note:  {escape(outcome.reason)}", highlight=False)
     rows = evidence_rows(outcome)
     if rows:
         table = Table(title="Evidence")
         for col in ("term", "group", "where", "count"):
             table.add_column(col, justify="right" if col == "count" else "left")
         for row in rows:
-            table.add_row(str(row["term"]), str(row["group"]), str(row["where"]), str(row["count"]))
+            table.add_row(*(Text(str(row[k])) for k in ("term", "group", "where", "count")))
         console.print(table)
     if outcome.judgement is not None and outcome.judgement.reasons:
         for reason in outcome.judgement.reasons:
-            console.print(f"  - {reason}", highlight=False)
+            console.print(f"  - {escape(reason)}", highlight=False)
     dedup = outcome.dedup
     if dedup is not None:
         score = "" if dedup.score is None else f" score {dedup.score:.2f}"
@@ -129,7 +147,10 @@ def _print_outcome(outcome: Outcome) -> None:
         target = f" of {dedup.original_url or dedup.original_id}" if dedup.is_duplicate else ""
         kind = "duplicate" if dedup.is_duplicate else "no duplicate"
         console.print(
-            f"dedup: {kind}{target}: {dedup.method}{score}{limit}, {dedup.candidates} candidate(s)",
+            escape(
+                f"dedup: {kind}{target}: {dedup.method}{score}{limit}, "
+                f"{dedup.candidates} candidate(s)"
+            ),
             highlight=False,
         )
 
@@ -156,8 +177,7 @@ def ingest(
       newsmon ingest https://example.org/article --dry-run --json
       newsmon ingest https://example.org/article --force
     """
-    if not url.lower().startswith(("http://", "https://")):
-        fail(f"URL: expected an http:// or https:// URL (got {url!r})", 2)
+    url = checked_url(url, "URL")
     settings = _settings_for_flows(config)
     try:
         if dry_run:  # nothing to record: skip Prefect and its start-up time
@@ -193,7 +213,12 @@ def serve(
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option("--port", help="Feed server port (default: serve.port from the config)."),
+        typer.Option(
+            "--port",
+            min=1,
+            max=65535,
+            help="Feed server port (default: serve.port from the config).",
+        ),
     ] = None,
 ) -> None:
     """Serve the poll-feeds (scheduled) and ingest-url (on demand) deployments.

@@ -48,7 +48,8 @@ def demo(
         config.write_text(
             f"database_url: sqlite:///{base / 'newsmon.db'}\n"
             f"data_dir: {base}\n"
-            "fetch: {host_interval_s: 0}\n"
+            # the demo site is on 127.0.0.1: this run only may fetch from private networks
+            "fetch: {host_interval_s: 0, allow_private_networks: true}\n"
             "feeds:\n"
             f"  - {{url: '{site.feed_url('originals')}', name: 'demo originals', language: fr}}\n"
             f"  - {{url: '{site.feed_url('reposts')}', name: 'demo reposts', language: fr}}\n",

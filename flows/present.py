@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from monitor.markup import http_href, md_code_block, md_text
 from monitor.records import Outcome, Status
 
 if TYPE_CHECKING:
@@ -28,8 +29,10 @@ STATUS_LABELS: dict[Status, str] = {
 
 
 def _md(text: object) -> str:
-    """One Markdown table cell: no pipes or newlines breaking the row."""
-    return " ".join(str(text).replace("|", "\\|").split())
+    """Stored text as Markdown that renders as its characters (the Prefect UI renders
+    artifacts): no pipe or newline breaks a table row, no ``<img>``, link or
+    image can be injected by a page's title."""
+    return md_text(text)
 
 
 def _score(value: float | None) -> str:
@@ -60,7 +63,8 @@ def filed_rows(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
         {
             "title": o.title or "(no title)",
             "site": o.site,
-            "link": o.canonical_url or o.url,
+            # table cells are data, but a link column must never carry a javascript: URL
+            "link": http_href(o.canonical_url) or http_href(o.url) or "",
             "score": None if o.score is None else round(o.score, 3),
         }
         for o in outcomes
@@ -107,8 +111,8 @@ def feed_rows(feeds: Sequence[FeedResult]) -> list[dict[str, Any]]:
 def poll_markdown(summary: PollSummary, run_name: str, report: str | None = None) -> str:
     """The run's own page: the console summary, then the story report if there is one."""
     seconds = (summary.finished_at - summary.started_at).total_seconds()
-    lines = [f"# {run_name}", "", f"Finished in {seconds:.1f} s.", "", "```", summary.as_text()]
-    lines += ["```", ""]
+    lines = [f"# {_md(run_name)}", "", f"Finished in {seconds:.1f} s.", ""]
+    lines += [md_code_block(summary.as_text()), ""]  # feed names and reasons stay code
     if report:
         lines += ["---", "", report]
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ results name a destination by scheme and host only.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor.config import AlertSettings
+from monitor.markup import http_href, md_link, md_text
 from monitor.records import Outcome, Status
 
 log = logging.getLogger(__name__)
@@ -61,8 +63,35 @@ def build_message(items: Sequence[Outcome], *, run_name: str) -> AlertMessage:
     lines = []
     for o in items:
         score = f" [{o.score:.2f}]" if o.score is not None else ""
-        lines.append(f"• {o.title or o.url} ({o.site or '?'}){score}\n  {o.url}")
+        title_line = " ".join(f"{o.title or o.url} ({o.site or '?'}){score}".split())
+        lines.append(f"• {title_line}\n  {' '.join(o.url.split())}")
     return AlertMessage(title=title, body="\n".join(lines), items=tuple(items))
+
+
+def render_body(message: AlertMessage, fmt: str) -> str:
+    """The body in the destination's own format (``text``, ``markdown`` or ``html``).
+
+    Titles come from other people's pages: in Markdown and HTML they are
+    escaped so a title cannot add a link, an image or a mention, and only
+    http(s) URLs become links. Apprise is then told the body is already in
+    the destination's format, so it converts nothing.
+    """
+    if fmt not in ("markdown", "html"):
+        return message.body
+    lines = []
+    for o in message.items:
+        score = f" [{o.score:.2f}]" if o.score is not None else ""
+        label = o.title or o.url
+        href = http_href(o.url)
+        if fmt == "markdown":
+            lines.append(f"- {md_link(label, o.url)} ({md_text(o.site or '?')}){md_text(score)}")
+        else:
+            text = html.escape(" ".join(label.split()))
+            linked = f'<a href="{html.escape(href)}">{text}</a>' if href else text
+            lines.append(f"<li>{linked} ({html.escape(o.site or '?')}){html.escape(score)}</li>")
+    if fmt == "html":
+        return "<ul>" + "".join(lines) + "</ul>"
+    return "\n".join(lines)
 
 
 def webhook_payload(message: AlertMessage, *, run_name: str) -> dict[str, Any]:
@@ -115,11 +144,15 @@ def send_apprise(url: str, message: AlertMessage, *, timeout_s: float) -> Delive
         if not notifier.add(url):
             detail = "not a valid Apprise URL"
         else:
+            fmt = "text"
             for server in notifier:
                 # Apprise plugins take socket timeouts as attributes.
                 server.socket_connect_timeout = timeout_s
                 server.socket_read_timeout = timeout_s
-            sent = notifier.notify(title=message.title, body=message.body)
+                fmt = str(getattr(server.notify_format, "value", server.notify_format))
+            sent = notifier.notify(
+                title=message.title, body=render_body(message, fmt), body_format=fmt
+            )
             detail = "" if sent else "delivery failed"
     except Exception as exc:  # a plugin bug must not fail the run
         detail = f"{type(exc).__name__}: {exc}".splitlines()[0]

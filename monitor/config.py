@@ -9,6 +9,8 @@ and in production (``MONITOR_DATABASE_URL=postgresql+psycopg://...``):
 * ``MONITOR_DATA_DIR``        where the default SQLite file and reports go
 * ``MONITOR_HOST_INTERVAL_S`` minimum seconds between two requests to one host (0 = off)
 * ``MONITOR_STORIES``         comma-separated story files (default: every ``stories/*.yaml``)
+* ``MONITOR_ALLOW_PRIVATE_NETWORKS`` ``1`` lets the fetcher reach loopback, private and
+  link-local addresses (tests, local demos); off by default, see :mod:`monitor.netguard`
 
 A bad value fails with one line naming the file, the field and what was expected.
 """
@@ -22,7 +24,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from monitor.errors import ConfigError
+from monitor.errors import BadInputError, ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONFIG = PACKAGE_ROOT / "config" / "feeds.yaml"
@@ -44,10 +46,12 @@ class FeedConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.lower().startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value
+        from monitor.urls import check_input_url
+
+        try:  # the same rule as a URL typed on the command line
+            return check_input_url(value, what="url", show_value=False)
+        except BadInputError as exc:
+            raise ValueError(str(exc).removeprefix("url: ")) from None
 
 
 class FetchSettings(_Strict):
@@ -64,6 +68,9 @@ class FetchSettings(_Strict):
     host_interval_s: float = Field(default=1.0, ge=0)
     host_concurrency: int = Field(default=2, ge=1)
     workers: int = Field(default=8, ge=1, le=64)
+    # Off, a URL from a feed or a redirect cannot reach loopback, private, link-local or
+    # cloud-metadata addresses (monitor.netguard); tests and local demos turn it on.
+    allow_private_networks: bool = False
 
     def agent(self) -> str:
         return self.user_agent.format(contact_url=self.contact_url)
@@ -173,6 +180,8 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -208,6 +217,22 @@ def _env_float(env: dict[str, str], name: str) -> float | None:
     if value < 0:
         raise ConfigError(f"environment: {name}: expected a number >= 0 (got {raw!r})")
     return value
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _env_bool(env: dict[str, str], name: str) -> bool | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"environment: {name}: expected 1/true/yes or 0/false/no (got {raw!r})")
 
 
 def default_config_path(env: dict[str, str] | None = None) -> Path:
@@ -254,6 +279,9 @@ def load_settings(
     interval = _env_float(env, "MONITOR_HOST_INTERVAL_S")
     if interval is not None:
         fetch = fetch.model_copy(update={"host_interval_s": interval})
+    allow_private = _env_bool(env, "MONITOR_ALLOW_PRIVATE_NETWORKS")
+    if allow_private is not None:
+        fetch = fetch.model_copy(update={"allow_private_networks": allow_private})
 
     return Settings(
         config_path=path,

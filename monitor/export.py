@@ -20,9 +20,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
+from monitor.markup import csv_cell, http_href
 from monitor.records import as_utc, utcnow
 from monitor.views import ItemView, item_to_dict
 
@@ -82,7 +83,12 @@ def write_jsonl(items: Iterable[ItemView], out: TextIO, *, on_item: ProgressHook
 
 
 def write_csv(items: Iterable[ItemView], out: TextIO, *, on_item: ProgressHook = None) -> int:
-    """The JSONL fields as columns; ``evidence`` as a JSON string, nulls as empty cells."""
+    """The JSONL fields as columns; ``evidence`` as a JSON string, nulls as empty cells.
+
+    CSV files are opened by spreadsheets, which run a cell starting with ``=``
+    (or ``+ - @``) as a formula: such text cells get a leading apostrophe
+    (:func:`monitor.markup.csv_cell`). JSON Lines is the byte-exact export.
+    """
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_FIELDS)
     count = 0
@@ -93,7 +99,7 @@ def write_csv(items: Iterable[ItemView], out: TextIO, *, on_item: ProgressHook =
             if record["evidence"] is not None
             else ""
         )
-        writer.writerow(["" if record[k] is None else record[k] for k in EXPORT_FIELDS])
+        writer.writerow(["" if record[k] is None else csv_cell(record[k]) for k in EXPORT_FIELDS])
         count += 1
     return count
 
@@ -118,8 +124,7 @@ def entry_id(item: ItemView) -> str:
     Feed readers de-duplicate on the id, so it must never change for an item:
     the canonical URL is the one key we keep stable across re-ingests.
     """
-    parts = urlsplit(item.canonical_url)
-    if parts.scheme in ("http", "https") and parts.netloc:
+    if http_href(item.canonical_url) == item.canonical_url:
         return item.canonical_url
     return f"tag:newsmon,2024:article/{quote(item.canonical_url, safe='')}"
 
@@ -132,9 +137,12 @@ def _entry_xml(item: ItemView, summary_chars: int) -> str:
         "  <entry>",
         f"    <id>{xml_text(entry_id(item))}</id>",
         f'    <title type="text">{xml_text(item.title.strip() or item.url)}</title>',
-        f'    <link rel="alternate" type="text/html" href={xml_attr(item.url)}/>',
-        f"    <updated>{atom_date(item.date)}</updated>",
     ]
+    # Feed readers make the link clickable: only an http(s) URL becomes one.
+    href = http_href(item.url) or http_href(item.canonical_url)
+    if href is not None:
+        lines.append(f'    <link rel="alternate" type="text/html" href={xml_attr(href)}/>')
+    lines.append(f"    <updated>{atom_date(item.date)}</updated>")
     if item.published_at is not None:
         lines.append(f"    <published>{atom_date(item.published_at)}</published>")
     lines.append(f"    <author><name>{xml_text(name)}</name></author>")

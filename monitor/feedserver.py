@@ -57,6 +57,19 @@ INDEX = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 """
 
 
+#: Sent with every response. Bodies quote stored text from other people's pages:
+#: no browser may sniff a JSON error or an Atom feed into HTML, and nothing the
+#: server returns may run a script or load anything (the report is inline CSS and SVG).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+}
+
+
 class Reply:
     """A response body with its type; handlers return these, the server sends them."""
 
@@ -170,6 +183,8 @@ class FeedHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
         self.send_header("Cache-Control", "no-cache")
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
         if reply.status == 200:
             self.send_header("ETag", etag)
         self.end_headers()

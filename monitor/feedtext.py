@@ -6,6 +6,9 @@ Dates get a fallback for what feedparser leaves unparsed: European news feeds
 (French, Italian, Spanish, German, Portuguese, Russian) often write RFC 822 dates
 with local month and day names (``mer, 16 nov 2022 00:38:15 +0100``), and an
 entry without a date sorts and dedups worse than one with it.
+When a feed URL answers with an HTML page, the feeds that page advertises
+(``<link rel="alternate" type="application/rss+xml">``) are read here too, so
+the error can tell the operator which URL to configure instead.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
+from urllib.parse import urljoin
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe"})
 _BLOCK = frozenset(
@@ -80,6 +84,42 @@ def html_to_text(markup: str) -> str:
     except (AssertionError, ValueError):  # html.parser gives up on some broken markup
         return " ".join(re.sub(r"<[^>]*>", " ", markup).split())
     return " ".join("".join(collector.parts).split())
+
+
+_FEED_LINK_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"}
+)
+
+
+class _FeedLinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "link":
+            return
+        values = {k.lower(): (v or "").strip() for k, v in attrs}
+        rels = values.get("rel", "").lower().split()
+        kind = values.get("type", "").split(";")[0].strip().lower()
+        if "alternate" in rels and kind in _FEED_LINK_TYPES and values.get("href"):
+            self.hrefs.append(values["href"])
+
+
+def advertised_feeds(markup: str, base: str, limit: int = 3) -> list[str]:
+    """Absolute http(s) URLs of the feeds an HTML page advertises in its ``<head>``."""
+    collector = _FeedLinkCollector()
+    try:
+        collector.feed(markup[:262_144])
+        collector.close()
+    except (AssertionError, ValueError):
+        pass  # keep what was found before the markup broke the parser
+    found: list[str] = []
+    for href in collector.hrefs:
+        url = urljoin(base, href)
+        if url.lower().startswith(("http://", "https://")) and url not in found:
+            found.append(url)
+    return found[:limit]
 
 
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")

@@ -33,11 +33,19 @@ from monitor.errors import BadInputError, PermanentFetchError, TransientFetchErr
 from monitor.httpbody import (
     Inflater,
     charset_of,
+    looks_like_feed,
     looks_like_html,
     media_type,
     parse_retry_after,
+    sniff_binary,
     too_large,
     transport_error,
+)
+from monitor.netguard import (
+    GuardedTransport,
+    check_url_host,
+    refuse_unusable_redirect,
+    url_error,
 )
 from monitor.records import Page
 from monitor.robots import RobotsCache
@@ -103,9 +111,12 @@ class Fetcher:
         self, settings: FetchSettings, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.settings = settings
+        if transport is None and not settings.allow_private_networks:
+            transport = GuardedTransport()  # an injected transport gets the URL check only
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
+            event_hooks={"response": [refuse_unusable_redirect]},
             headers={"User-Agent": settings.agent(), "Accept-Encoding": "gzip, deflate"},
             timeout=self._timeout(settings.total_timeout_s),
         )
@@ -160,6 +171,7 @@ class Fetcher:
         res = self._get(
             url, {"Accept": PAGE_ACCEPT}, html_only=True, robots=self.settings.respect_robots
         )
+        _check_page_body(res)
         content_type = res.headers.get("content-type")
         return Page(
             url=url,
@@ -255,7 +267,9 @@ class Fetcher:
             try:
                 _, host, port, _ = split_http_url(current)
             except BadInputError as exc:
-                raise PermanentFetchError(str(exc), reason="invalid_url", url=current) from exc
+                raise url_error(current, exc) from exc
+            if not self.settings.allow_private_networks:
+                check_url_host(host, current)  # every hop: redirects cannot reach inside either
             if robots and not self._robots.allowed(current):
                 raise PermanentFetchError(
                     f"robots.txt disallows {current}", reason="robots_disallowed", url=current
@@ -380,12 +394,17 @@ class Fetcher:
                     raise TransientFetchError(
                         f"total timeout reading {url}", reason="timeout", url=url
                     )
+        except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+            # A reset, or fewer bytes than Content-Length: the body we hold is partial.
+            raise _cut_short(url, len(body), str(exc)) from exc
         except httpx.HTTPError as exc:
             raise transport_error(exc, url) from exc
         except zlib.error as exc:
             raise TransientFetchError(
                 f"corrupt {coding} body from {url}: {exc}", reason="decode_error", url=url
             ) from exc
+        if inflater is not None and not inflater.complete and not truncate:
+            raise _cut_short(url, len(body), f"{coding} stream ends before its end marker")
         return bytes(body)
 
     def _fetch_robots(self, robots_url: str) -> tuple[int, bytes]:
@@ -399,6 +418,48 @@ class Fetcher:
             truncate=True,
         )
         return res.status_code, res.body
+
+
+def _cut_short(url: str, received: int, detail: str) -> TransientFetchError:
+    return TransientFetchError(
+        f"body cut short after {received} bytes ({detail}): {url}",
+        reason="truncated_body",
+        url=url,
+    )
+
+
+def _check_page_body(res: _Result) -> None:
+    """Refuse what is not an HTML page whatever its Content-Type claims.
+
+    An empty body is usually a server hiccup (transient). Binary content (PDF,
+    images, Office files) and feeds are refused for good: labelled ``text/html``
+    they would otherwise reach extraction, which falls back to the feed summary
+    and would file an article from a document nobody could read as a page.
+    """
+    url = res.final_url
+    if not res.body.strip():
+        raise TransientFetchError(
+            f"empty body (HTTP {res.status_code}): {url}",
+            reason="empty_body",
+            url=url,
+            status_code=res.status_code,
+        )
+    declared = media_type(res.headers.get("content-type")) or "missing"
+    sniffed = sniff_binary(res.body)
+    if sniffed is not None:
+        raise PermanentFetchError(
+            f"{sniffed} content served as {declared}: {url}",
+            reason=f"unsupported_content_type:{sniffed}",
+            url=url,
+            status_code=res.status_code,
+        )
+    if looks_like_feed(res.body):
+        raise PermanentFetchError(
+            f"an RSS/Atom feed served as {declared}, not an article page: {url}",
+            reason="not_html:feed",
+            url=url,
+            status_code=res.status_code,
+        )
 
 
 __all__ = [

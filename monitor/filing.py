@@ -283,6 +283,7 @@ def _fail(
         guid=item.entry.guid or None,
         settings=settings.poll,
         now=now,
+        retry_after_s=error.retry_after if isinstance(error, FetchError) else None,
     )
     return Outcome(
         url=item.entry.link,

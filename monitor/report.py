@@ -280,20 +280,29 @@ def period_label(data: ReportData) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())
+    """Stored text in a Markdown cell: shown as its characters (see monitor.markup)."""
+    from monitor.markup import md_text
+
+    return md_text(text)
+
+
+def _md_link(text: str, url: str) -> str:
+    from monitor.markup import md_link
+
+    return md_link(text, url)
 
 
 def render_markdown(data: ReportData, *, image_url: str | None = None, max_rows: int = 50) -> str:
     """The report as Markdown for a Prefect artifact: counts, sources, items, reposts."""
     story = ", ".join(data.stories) or "tracked story"
     lines = [
-        f"# newsmon report: {story}",
+        f"# newsmon report: {_md_cell(story)}",
         "",
         f"{period_label(data)}; generated {data.generated_at:%Y-%m-%d %H:%M} UTC.",
         "",
     ]
     lines += ["| status | items |", "|---|---:|"]
-    lines += [f"| {status} | {n} |" for status, n in data.status_counts]
+    lines += [f"| {_md_cell(status)} | {n} |" for status, n in data.status_counts]
     lines.append("")
     if image_url:
         lines += [f"![items per day]({image_url})", ""]
@@ -315,8 +324,8 @@ def render_markdown(data: ReportData, *, image_url: str | None = None, max_rows:
         for item in data.filed[:max_rows]:
             score = f"{item.relevance:.2f}" if item.relevance is not None else ""
             lines.append(
-                f"| {item.date:%Y-%m-%d} | {_md_cell(item.site)} | {item.language or ''} | "
-                f"[{_md_cell(item.title)}]({item.url}) | {score} |"
+                f"| {item.date:%Y-%m-%d} | {_md_cell(item.site)} | "
+                f"{_md_cell(item.language or '')} | {_md_link(item.title, item.url)} | {score} |"
             )
         if data.filed_total > max_rows:
             lines.append(f"\n… and {data.filed_total - max_rows} more.")
@@ -326,10 +335,10 @@ def render_markdown(data: ReportData, *, image_url: str | None = None, max_rows:
     if data.reposts:
         lines += ["| original | copy | delay | similarity |", "|---|---|---:|---|"]
         for group in data.reposts[:max_rows]:
-            orig = f"[{_md_cell(group.original.title)}]({group.original.url})"
+            orig = _md_link(group.original.title, group.original.url)
             for copy in group.copies:
                 lines.append(
-                    f"| {orig} | [{_md_cell(copy.item.site)}]({copy.item.url}) | "
+                    f"| {orig} | {_md_link(copy.item.site, copy.item.url)} | "
                     f"{format_delay(copy.delay)} | {format_similarity(copy.score, copy.method)} |"
                 )
                 orig = "″"

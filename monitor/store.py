@@ -378,18 +378,21 @@ def record_failure(
     guid: str | None,
     settings: PollSettings,
     now: datetime,
+    retry_after_s: float | None = None,
 ) -> int | None:
     """Store a page we could not fetch or extract, with when to try again.
 
     Backoff is linear in the number of attempts and capped; permanent errors
-    wait longer (x4) and stop after ``page_retry_max`` attempts.
+    wait longer (x4) and stop after ``page_retry_max`` attempts. A server's
+    ``Retry-After`` is honoured when it asks for longer (up to the cap).
     """
     row = article_by_url(session, canonical_url)
     if row is not None and row.status not in OPEN:
         return row.id  # a good copy exists; never downgrade it
     attempts = (row.attempts if row else 0) + 1
     step = settings.backoff_step_minutes * (1 if transient else 4)
-    delay = min(step * attempts, settings.max_backoff_minutes * (1 if transient else 4))
+    cap = settings.max_backoff_minutes * (1 if transient else 4)
+    delay = min(max(step * attempts, (retry_after_s or 0) / 60), cap)
     next_at = now + timedelta(minutes=delay) if attempts < settings.page_retry_max else None
     if row is None:
         row = ArticleRow(
@@ -404,6 +407,7 @@ def record_failure(
         )
         if _insert(session, row) is None:
             return None
+    row.status = Status.FAILED.value  # also a pending entry whose fetch failed
     row.fail_reason = reason
     row.attempts = attempts
     row.next_attempt_at = next_at

@@ -23,6 +23,10 @@ from monitor.db import open_database, session_factory
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Every test server is on 127.0.0.1: let settings loaded from the environment (and the
+# Prefect flow subprocesses, which inherit it) reach it. Tests of the guard itself build
+# FetchSettings with allow_private_networks=False.
+os.environ.setdefault("MONITOR_ALLOW_PRIVATE_NETWORKS", "1")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

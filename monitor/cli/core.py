@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.cli.common import (
@@ -13,6 +14,7 @@ from monitor.cli.common import (
     JsonOption,
     console,
     db_session,
+    fail,
     get_settings,
     print_json,
 )
@@ -39,8 +41,13 @@ def seed(
     """
     from monitor.seeds import SEED_DIR, file_seeds
 
-    with db_session(config) as (settings, session):
-        outcomes = file_seeds(settings, session, directory or SEED_DIR)
+    folder = directory or SEED_DIR
+    if not folder.is_dir():
+        fail(f"--dir: folder not found: {folder}", 2)
+    if not any(folder.glob("*.txt")):
+        fail(f"--dir: no seed .txt file in {folder}", 2)
+    with db_session(config, stories=True) as (settings, session):
+        outcomes = file_seeds(settings, session, folder)
     if json:
         print_json(
             [
@@ -61,7 +68,7 @@ def seed(
         table.add_column(col)
     for o in outcomes:
         score = "" if o.score is None else f"{o.score:.2f}"
-        table.add_row(o.status.value, score, o.title[:80], o.reason or "filed now")
+        table.add_row(o.status.value, score, escape(o.title[:80]), escape(o.reason or "filed now"))
     console.print(table)
 
 
@@ -104,13 +111,13 @@ def feeds(config: ConfigOption = None, json: JsonOption = False) -> None:
     for col in ("name", "lang", "last", "fails", "next poll", "reason"):
         table.add_column(col, overflow="fold")
     for d in data:
-        table.add_row(
-            str(d["name"])[:40],
-            str(d["language"] or ""),
-            str(d["last_outcome"] or "never"),
+        table.add_row(  # reasons quote servers' answers: never read as markup
+            escape(str(d["name"])[:40]),
+            escape(str(d["language"] or "")),
+            escape(str(d["last_outcome"] or "never")),
             str(d["failures"]),
             str(d["next_poll_at"] or "now")[:16],
-            str(d["last_reason"] or "")[:60],
+            escape(str(d["last_reason"] or "")[:60]),
         )
     console.print(table)
 
@@ -122,5 +129,5 @@ def show_config(config: ConfigOption = None) -> None:
       newsmon config
       MONITOR_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test newsmon config
     """
-    settings = get_settings(config)
+    settings = get_settings(config, stories=True)
     print_json(settings.model_dump(mode="json"))

@@ -11,8 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from monitor.cli.common import ConfigOption, JsonOption, console, db_session, print_json
+from monitor.cli.common import (
+    ConfigOption,
+    JsonOption,
+    checked_url,
+    console,
+    db_session,
+    print_json,
+)
 
 if TYPE_CHECKING:  # the dedup modules pull in numpy: imported by the commands that need them
     from monitor.dedup_explain import DedupExplanation
@@ -26,37 +34,35 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 
 def _show(ex: DedupExplanation) -> None:
-    console.print(f"[bold]{ex.title or '(no title)'}[/bold]", highlight=False)
-    console.print(f"  url        {ex.canonical_url}", highlight=False)
-    console.print(f"  status     {ex.status}   first seen {ex.first_seen_at}", highlight=False)
+    """The explanation for a person; titles and URLs are printed as data, never as markup."""
+
+    def line(text: str) -> None:
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    console.print(f"[bold]{escape(ex.title or '(no title)')}[/bold]", highlight=False)
+    line(f"  url        {ex.canonical_url}")
+    line(f"  status     {ex.status}   first seen {ex.first_seen_at}")
     if ex.original_url:
-        console.print(f"  original   {ex.original_url}", highlight=False)
-        console.print(f"             {ex.original_title}", highlight=False)
-    console.print(
+        line(f"  original   {ex.original_url}")
+        line(f"             {ex.original_title}")
+    line(
         f"  decision   method={ex.method or 'none'} score={_fmt(ex.score)} "
-        f"threshold={_fmt(ex.threshold)}",
-        highlight=False,
+        f"threshold={_fmt(ex.threshold)}"
     )
     if ex.override:
         target = f" -> {ex.override.target_url}" if ex.override.target_url else ""
         note = f" ({ex.override.note})" if ex.override.note else ""
-        console.print(
-            f"  override   {ex.override.value}{target}{note} at {ex.override.created_at}",
-            highlight=False,
-        )
+        line(f"  override   {ex.override.value}{target}{note} at {ex.override.created_at}")
     if ex.duplicates:
-        console.print(f"  reposts    {len(ex.duplicates)} filed as duplicates of this article")
+        line(f"  reposts    {len(ex.duplicates)} filed as duplicates of this article")
         for url in ex.duplicates:
-            console.print(f"             {url}", highlight=False)
-    console.print(
-        f"  candidates {len(ex.candidates)} considered (earlier articles, same index keys)"
-    )
+            line(f"             {url}")
+    line(f"  candidates {len(ex.candidates)} considered (earlier articles, same index keys)")
     for c in ex.candidates:
-        console.print(
+        line(
             f"    {c.method:<11} sim={c.similarity:5.1f} contained={c.containment:.2f} "
             f"lead={'yes' if c.lead_aligned else 'no '} title={c.title_similarity:5.1f} "
-            f"keys={c.shared_keys:<2} {c.canonical_url}",
-            highlight=False,
+            f"keys={c.shared_keys:<2} {c.canonical_url}"
         )
 
 
@@ -76,6 +82,7 @@ def register(app: typer.Typer) -> None:
         """
         from monitor.dedup_explain import explain
 
+        url = checked_url(url, stored=True)
         with db_session(config) as (settings, session):
             ex = explain(session, url, settings.dedup)
         if as_json:
@@ -94,11 +101,16 @@ def register(app: typer.Typer) -> None:
         """
         from monitor.dedup_explain import explain, mark_not_duplicate
 
+        url = checked_url(url, stored=True)
         with db_session(config) as (settings, session):
             mark_not_duplicate(session, url, note=note)
             session.commit()
             ex = explain(session, url, settings.dedup)
-        console.print(f"{ex.canonical_url}: not a duplicate, status {ex.status}", highlight=False)
+        console.print(
+            f"{ex.canonical_url}: not a duplicate, status {ex.status}",
+            highlight=False,
+            markup=False,
+        )
 
     @sub.command("mark-duplicate-of")
     def duplicate_of_cmd(
@@ -114,6 +126,8 @@ def register(app: typer.Typer) -> None:
         """
         from monitor.dedup_explain import explain, mark_duplicate_of
 
+        url = checked_url(url, stored=True)
+        original_url = checked_url(original_url, "ORIGINAL_URL", stored=True)
         with db_session(config) as (settings, session):
             mark_duplicate_of(session, url, original_url, note=note)
             session.commit()
@@ -121,6 +135,7 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{ex.canonical_url}: duplicate of {ex.original_url}, status {ex.status}",
             highlight=False,
+            markup=False,
         )
 
     app.add_typer(sub, name="dedup")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.cli.common import (
@@ -149,17 +150,20 @@ def items(
     if wide:
         table.add_column("note", max_width=36, no_wrap=True, overflow="ellipsis", style="dim")
     for item in rows:
+        # Cells are rich markup: stored values come from other people's pages, so
+        # they are escaped and a title "[bold]x[/]" shows as typed.
         style = STATUS_STYLE.get(item.status, "")
+        shown = escape(item.status)
         cells = [
             str(item.id),
             f"{item.date:%Y-%m-%d}",
-            f"[{style}]{item.status}[/{style}]" if style else item.status,
-            item.language or "",
-            item.site,
-            item.title or item.url,
+            f"[{style}]{shown}[/{style}]" if style else shown,
+            escape(item.language or ""),
+            escape(item.site),
+            escape(item.title or item.url),
             "" if item.relevance is None else f"{item.relevance:.2f}",
         ]
-        table.add_row(*cells, *([_note(item)] if wide else []))
+        table.add_row(*cells, *([escape(_note(item))] if wide else []))
     console.print(table)
 
 
@@ -195,14 +199,19 @@ def export(
         fail(f"--format: expected one of {', '.join(FORMATS)} (got {fmt!r})", 2)
     defaults = ("filed",) if fmt == "atom" else ()
     flt = build_filter(status, language, site, since, search, limit, default_statuses=defaults)
+    if out is not None and out.is_dir():
+        fail(f"--out: {out} is a folder (expected a file name)", 2)
     with db_session(config) as (_settings, session), ExitStack() as stack:
         stream: TextIO
         if out is None:
             stream = sys.stdout
         else:
-            out.parent.mkdir(parents=True, exist_ok=True)
             newline = "" if fmt == "csv" else None
-            stream = stack.enter_context(out.open("w", encoding="utf-8", newline=newline))
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                stream = stack.enter_context(out.open("w", encoding="utf-8", newline=newline))
+            except OSError as exc:
+                fail(f"--out: cannot write {out}: {exc.strerror or exc}", 2)
         hook = None
         if out is not None and err_console.is_terminal:
             from rich.progress import Progress
@@ -215,7 +224,7 @@ def export(
 
         written = write_items(fmt, iter_items(session, flt), stream, on_item=hook)
     if out is not None:
-        err_console.print(f"wrote {written} item(s) to {out}", highlight=False)
+        err_console.print(f"wrote {written} item(s) to {out}", highlight=False, markup=False)
 
 
 def report(

@@ -11,9 +11,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.common import ConfigOption, JsonOption, console, db_session, fail, print_json
+from monitor.cli.common import (
+    ConfigOption,
+    JsonOption,
+    checked_url,
+    console,
+    db_session,
+    fail,
+    print_json,
+)
 from monitor.errors import MonitorError
 from monitor.records import Label
 from monitor.relevance import summarize
@@ -67,7 +76,12 @@ def review(
     table.add_column("evidence")
     for item in items:
         score = "" if item.score is None else f"{item.score:.2f}"
-        table.add_row(score, f"{item.title}\n[dim]{item.url}[/dim]", item.site, _summary(item))
+        table.add_row(
+            score,
+            f"{escape(item.title)}\n[dim]{escape(item.url)}[/dim]",
+            escape(item.site),
+            escape(_summary(item)),
+        )
     console.print(table)
     console.print("Decide with: newsmon review decide URL --on-story | --off-story [--note TEXT]")
 
@@ -89,6 +103,7 @@ def decide_command(
     """
     if on_story == off_story:
         fail("give exactly one of --on-story or --off-story", 2)
+    url = checked_url(url, stored=True)
     label = Label.ON_STORY if on_story else Label.OFF_STORY
     with db_session(config) as (_settings, session):
         try:
@@ -98,4 +113,6 @@ def decide_command(
     if as_json:
         print_json(item.as_dict())
         return
-    console.print(f"{item.url}: {label.value} (status {item.status})", highlight=False)
+    console.print(
+        f"{item.url}: {label.value} (status {item.status})", highlight=False, markup=False
+    )

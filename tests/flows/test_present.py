@@ -140,10 +140,10 @@ def test_verdict_markdown_shows_evidence_and_dedup_figures() -> None:
     )
     text = verdict_markdown(outcome)
     assert "**Verdict: duplicate of https://orig.example/x**" in text
-    assert "| Poutine | side_a | title | 2 |" in text
+    assert "| Poutine | side\\_a | title | 2 |" in text  # Markdown-escaped
     assert "a \\| pipe" in text  # a pipe in a term cannot break the table
     assert "Duplicate of https://orig.example/x." in text
-    assert "Method: near_body; score: 93.50; threshold: 85.00." in text
+    assert "Method: near\\_body; score: 93.50; threshold: 85.00." in text
     assert "both sides in the title" in text
 
     dry = verdict_markdown(_outcome(Status.FILED, dry_run=True, judgement=JUDGEMENT))
@@ -153,7 +153,7 @@ def test_verdict_markdown_shows_evidence_and_dedup_figures() -> None:
 
 def test_failed_verdict_without_judgement_still_renders() -> None:
     text = verdict_markdown(_outcome(Status.FAILED, reason="http_404: not found", score=None))
-    assert "**Verdict: failed: http_404: not found**" in text
+    assert "**Verdict: failed: http\\_404: not found**" in text  # Markdown-escaped
     assert "Relevance" not in text
 
 

@@ -1,8 +1,9 @@
 """Extraction on real pages: golden fixtures field by field, and the whole shared corpus.
 
 The golden pages are copied into tests/fixtures/pages_extract, so that half
-always runs. The corpus half reads /work/shared/corpus (MONITOR_CORPUS_DIR
-overrides) and skips, saying so, where it is absent. It runs every page through
+always runs. The corpus half reads the shared corpus (located by tests/corpus.py:
+MONITOR_CORPUS_DIR, ../shared/corpus, /work/shared/corpus) and skips, saying so,
+where it is absent. It runs every page through
 ``extract_article`` in a process pool, exactly as the pipeline calls it, so it
 also proves that pages, results and rejections cross process boundaries.
 """
@@ -12,18 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from benchmarks.extraction_eval import CorpusPage, load_corpus, prf, tp_fp_fn
 from monitor.extract import Extraction, ExtractionRejected, extract_article
 from monitor.records import Page
+from tests.corpus import require_corpus
 from tests.regen_golden_extraction import golden_path, golden_record, load_pages
 
-CORPUS = Path(os.environ.get("MONITOR_CORPUS_DIR", "/work/shared/corpus"))
 REGEN = "python -m tests.regen_golden_extraction, then review the diff"
 
 
@@ -58,9 +57,8 @@ def _page(corpus_page: CorpusPage) -> Page:
 
 @pytest.mark.slow
 def test_every_corpus_page_extracts_or_is_rejected_with_a_reason() -> None:
-    if not (CORPUS / "article-extraction-benchmark").is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS} (set MONITOR_CORPUS_DIR)")
-    pages = load_corpus(CORPUS)
+    corpus = require_corpus("article-extraction-benchmark", "trafilatura-eval")
+    pages = load_corpus(corpus)
     assert len(pages) == 384
     results: dict[str, Extraction] = {}
     rejected: dict[str, str] = {}

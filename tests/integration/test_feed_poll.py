@@ -57,7 +57,11 @@ def server(shared_server: HTTPServer, release: threading.Event) -> Iterator[HTTP
 @pytest.fixture
 def fetcher() -> Iterator[Fetcher]:
     settings = FetchSettings(
-        connect_timeout_s=1, read_timeout_s=0.3, total_timeout_s=2, host_interval_s=0
+        connect_timeout_s=1,
+        read_timeout_s=0.3,
+        total_timeout_s=2,
+        host_interval_s=0,
+        allow_private_networks=True,
     )
     with Fetcher(settings) as f:
         yield f
@@ -196,7 +200,7 @@ def test_broken_feed_is_an_error_and_forgets_validators(
     server.expect_request("/rss").respond_with_response(feed_response(body, ETag='"x"'))
     result = poll(fetcher, server.url_for("/rss"), etag='"old"', body_hash="old")
     assert result.outcome == "error" and not result.transient
-    assert result.reason.startswith("not a feed:") and "no element found" in result.reason
+    assert result.reason.startswith("not_a_feed:") and "no element found" in result.reason
     assert result.etag is None and result.body_hash is None and result.http_status == 200
 
 
@@ -205,7 +209,7 @@ def test_html_page_instead_of_feed(server: HTTPServer, fetcher: Fetcher) -> None
         b"<html><body>Site en maintenance</body></html>", content_type="text/html"
     )
     result = poll(fetcher, server.url_for("/rss"))
-    assert result.outcome == "error" and result.reason.startswith("not a feed")
+    assert result.outcome == "error" and result.reason.startswith("not_a_feed: an HTML page")
 
 
 @pytest.mark.parametrize(
@@ -256,9 +260,11 @@ def test_invalid_feed_url(fetcher: Fetcher) -> None:
     result = poll(fetcher, "feed://nonsense")
     assert (result.outcome, result.reason.split(":")[0], result.transient) == (
         "error",
-        "invalid_url",
+        "unsupported_scheme",
         False,
     )
+    result = poll(fetcher, "http://")
+    assert (result.outcome, result.reason.split(":")[0]) == ("error", "invalid_url")
 
 
 def test_max_entries_is_applied(server: HTTPServer, fetcher: Fetcher) -> None:

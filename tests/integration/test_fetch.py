@@ -41,6 +41,7 @@ def settings(**overrides: Any) -> FetchSettings:
         "host_concurrency": 4,
         "respect_robots": False,
         "contact_url": "https://monitor.example/contact",
+        "allow_private_networks": True,  # the servers are on 127.0.0.1
     }
     base.update(overrides)
     return FetchSettings(**base)
@@ -144,17 +145,26 @@ def test_too_many_redirects(server: HTTPServer) -> None:
     assert len(server.log) == 4
 
 
-def test_redirect_to_another_scheme_is_invalid(server: HTTPServer, fetcher: Fetcher) -> None:
+def test_redirect_to_another_scheme_is_unsupported(server: HTTPServer, fetcher: Fetcher) -> None:
     server.expect_request("/r").respond_with_data("", 301, {"Location": "ftp://e.com/f"})
     assert reason_of(lambda: fetcher.fetch_page(server.url_for("/r"))) == (
         PermanentFetchError,
-        "invalid_url",
+        "unsupported_scheme",
     )
 
 
-@pytest.mark.parametrize("url", ["not a url", "ftp://example.com/x", "http://", "/relative"])
-def test_invalid_urls(fetcher: Fetcher, url: str) -> None:
-    assert reason_of(lambda: fetcher.fetch_page(url)) == (PermanentFetchError, "invalid_url")
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("not a url", "invalid_url"),
+        ("http://", "invalid_url"),
+        ("/relative", "invalid_url"),
+        ("ftp://example.com/x", "unsupported_scheme"),
+        ("file:///etc/passwd", "unsupported_scheme"),
+    ],
+)
+def test_invalid_urls(fetcher: Fetcher, url: str, reason: str) -> None:
+    assert reason_of(lambda: fetcher.fetch_page(url)) == (PermanentFetchError, reason)
 
 
 # --- compression and size ------------------------------------------------------------

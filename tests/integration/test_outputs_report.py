@@ -15,7 +15,7 @@ def test_counts_timeline_sources_and_reposts(session: Session) -> None:
     rows = sample_story(session)
     data = build_report(session, since=None)
     assert dict(data.status_counts) == {
-        "filed": 3, "duplicate": 2, "off_story": 1, "review": 1, "failed": 1,
+        "filed": 3, "duplicate": 2, "off_story": 1, "review": 1, "failed": 1, "pending": 0,
     }  # fmt: skip
     assert data.stories == ("russia-dprk",)
     assert data.filed_total == 3 and data.reposts_total == 2

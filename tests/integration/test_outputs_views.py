@@ -79,7 +79,14 @@ def test_search_is_case_insensitive_and_unicode_aware(session: Session) -> None:
 def test_status_counts_and_latest_date(session: Session) -> None:
     rows = sample_story(session)
     counts = status_counts(session, ItemFilter(statuses=("filed",)))
-    assert counts == {"filed": 3, "duplicate": 2, "off_story": 1, "review": 1, "failed": 1}
+    assert counts == {
+        "filed": 3,
+        "duplicate": 2,
+        "off_story": 1,
+        "review": 1,
+        "failed": 1,
+        "pending": 0,
+    }
     assert latest_date(session, ItemFilter(statuses=("filed",))) == rows["en"].published_at
     assert latest_date(session, ItemFilter(statuses=("filed",), language="xx")) is None
 

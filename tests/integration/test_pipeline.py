@@ -36,6 +36,7 @@ def settings(db_url: str, tmp_path: Path, site: DemoSite) -> Iterator[Settings]:
         env={
             "MONITOR_DATABASE_URL": db_url,
             "MONITOR_HOST_INTERVAL_S": "0",
+            "MONITOR_ALLOW_PRIVATE_NETWORKS": "1",  # the demo site is on 127.0.0.1
             "MONITOR_STORIES": ",".join(str(p) for p in sorted(stories.glob("*.yaml"))),
         },
     )

@@ -85,3 +85,38 @@ def test_nothing_read_at_import() -> None:
     import monitor.config
 
     importlib.reload(monitor.config)  # must not touch files or env
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        (" on ", True),
+        ("0", False),
+        ("no", False),
+        ("False", False),
+        ("", False),
+    ],
+)
+def test_allow_private_networks_env(tmp_path: Path, raw: str, expected: bool) -> None:
+    path = write(tmp_path, "feeds: []\n")
+    settings = load_settings(path, env={"MONITOR_ALLOW_PRIVATE_NETWORKS": raw})
+    assert settings.fetch.allow_private_networks is expected
+
+
+def test_private_networks_refused_by_default_and_env_overrides_file(tmp_path: Path) -> None:
+    assert load_settings(BUNDLED_CONFIG, env={}).fetch.allow_private_networks is False
+    path = write(tmp_path, "feeds: []\nfetch: {allow_private_networks: true}\n")
+    assert load_settings(path, env={}).fetch.allow_private_networks is True
+    env = {"MONITOR_ALLOW_PRIVATE_NETWORKS": "0"}
+    assert load_settings(path, env=env).fetch.allow_private_networks is False
+
+
+@pytest.mark.parametrize("raw", ["2", "maybe", "enable"])
+def test_bad_allow_private_networks_is_named(tmp_path: Path, raw: str) -> None:
+    path = write(tmp_path, "feeds: []\n")
+    with pytest.raises(ConfigError, match="MONITOR_ALLOW_PRIVATE_NETWORKS") as info:
+        load_settings(path, env={"MONITOR_ALLOW_PRIVATE_NETWORKS": raw})
+    assert repr(raw) in str(info.value) and "\n" not in str(info.value)
