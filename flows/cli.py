@@ -51,6 +51,23 @@ def _settings_for_flows(config: Path | None) -> Settings:
     return settings
 
 
+def _reachable(settings: Settings, url: str, what: str) -> None:
+    """Refuse, before any flow starts, a URL the fetcher would refuse anyway: an IP
+    literal or local-only name inside the private network (names that only resolve
+    there are caught at connect time, and recorded as ``blocked_address``)."""
+    if settings.fetch.allow_private_networks:
+        return
+    from urllib.parse import urlsplit
+
+    from monitor.errors import FetchError
+    from monitor.netguard import check_url_host
+
+    try:
+        check_url_host(urlsplit(url).hostname or "", url)
+    except FetchError as exc:
+        fail(f"{what}: {exc}", 2)
+
+
 @contextmanager
 def foreground() -> Iterator[None]:
     """Settings for a flow run in this process, watched by the person who started it.
@@ -96,7 +113,9 @@ def poll(
       PREFECT_API_URL=http://127.0.0.1:4200/api newsmon poll --config config/feeds.yaml
     """
     feeds = [checked_url(url, "--feed") for url in feed or []]
-    _settings_for_flows(config)
+    settings = _settings_for_flows(config)
+    for url in feeds:
+        _reachable(settings, url, "--feed")
     from flows.poll import poll_feeds
 
     try:
@@ -179,6 +198,7 @@ def ingest(
     """
     url = checked_url(url, "URL")
     settings = _settings_for_flows(config)
+    _reachable(settings, url, "URL")
     try:
         if dry_run:  # nothing to record: skip Prefect and its start-up time
             from monitor import pipeline

@@ -187,6 +187,19 @@ for argv in (["ingest", "ftp://example.org/a"], ["ingest", "javascript:alert(1)"
     except SystemExit as exc:
         code = exc.code
     results.append([code, err.getvalue(), time.perf_counter() - started])
+for argv in (["ingest", "http://169.254.169.254/latest/meta-data/"],
+             ["poll", "--feed", "http://127.0.0.1:8080/feed.xml"]):
+    sys.argv = ["newsmon", *argv]
+    err = io.StringIO()
+    started = time.perf_counter()
+    try:
+        with redirect_stderr(err):
+            main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    results.append([code, err.getvalue(), time.perf_counter() - started])
+    assert "not a public address" in err.getvalue(), err.getvalue()
 loaded = sorted(m for m in sys.modules if m.split(".")[0] == "prefect" or m in (
     "flows.ingest", "flows.poll", "monitor.pipeline", "monitor.fetch"))
 print(json.dumps({"results": results, "loaded": loaded}))
@@ -197,6 +210,7 @@ print(json.dumps({"results": results, "loaded": loaded}))
         "MONITOR_DATA_DIR": str(tmp_path / "data"),
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "HOME": str(tmp_path),
+        "MONITOR_ALLOW_PRIVATE_NETWORKS": "0",  # the metadata address is refused up front
     }
     started = time.perf_counter()
     proc = subprocess.run(
