@@ -20,6 +20,8 @@ the cost our per-page time should be compared with). Printed figures:
   containment either way, ignoring case, accents and punctuation). "date" compares the publisher's
   stated day (Extraction.published_day); "UTC date" the day of published_at
   in UTC, which evening articles west of Greenwich legitimately move by one.
+* "ours+fallbk" is ours with ``extraction.fallback: true``: trafilatura also runs
+  its fallback extractors (readability, jusText) on every page and keeps the best.
 * every one of the 384 pages (incl. the unannotated client-rendered one): how
   many were extracted, rejected (BadInputError, by reason) or crashed, and
   pages per second for each extractor (extraction time only, one process,
@@ -47,6 +49,7 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from monitor.config import ExtractionSettings
 from monitor.errors import BadInputError
 from monitor.extract import ExtractionRejected, extract_article
 from monitor.records import Page
@@ -150,11 +153,11 @@ class Result:
     seconds: float = 0.0
 
 
-def run_ours(page: CorpusPage) -> Result:
+def run_ours(page: CorpusPage, settings: ExtractionSettings | None = None) -> Result:
     fetched = Page(url=page.url, final_url=page.url, status_code=200, body=page.body)
     start = time.perf_counter()
     try:
-        extraction = extract_article(fetched)
+        extraction = extract_article(fetched, None, settings)
     except ExtractionRejected as exc:
         return Result(rejected=exc.reason, seconds=time.perf_counter() - start)
     except BadInputError as exc:
@@ -206,7 +209,17 @@ def run_bare(page: CorpusPage) -> Result:
     )
 
 
-RUNNERS = {"ours": run_ours, "extract()": run_plain, "bare+meta": run_bare}
+def run_ours_fallback(page: CorpusPage) -> Result:
+    """Ours with ``extraction.fallback: true`` (trafilatura's readability/jusText pass)."""
+    return run_ours(page, ExtractionSettings(fallback=True))
+
+
+RUNNERS = {
+    "ours": run_ours,
+    "ours+fallbk": run_ours_fallback,
+    "extract()": run_plain,
+    "bare+meta": run_bare,
+}
 
 
 @dataclass

@@ -99,6 +99,10 @@ class PollSettings(_Strict):
 class ExtractionSettings(_Strict):
     min_text_chars: int = Field(default=250, ge=0)
     extract_processes: int = Field(default=0, ge=0)  # 0 = one per core
+    # Also run trafilatura's fallback extractors (readability, jusText) on every page
+    # and keep the best: about +35 % CPU for +0.002 body F1 on the shared corpus
+    # (benchmarks/extraction_eval.py), so off unless quality matters more than speed.
+    fallback: bool = False
 
 
 class DedupSettings(_Strict):
