@@ -203,6 +203,7 @@ def main() -> None:
     parser.add_argument("--prefect-api", help="use this running Prefect API")
     parser.add_argument("--no-prefect", action="store_true", help="pipeline.run_poll only")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--batch-size", type=int, help="poll.batch_size (default: the product's)")
     args = parser.parse_args()
 
     pages = load_pages(args.corpus)
@@ -211,7 +212,9 @@ def main() -> None:
     cfg = Path(tmp) / "feeds.yaml"
     feed_urls = [f"http://127.0.0.1:{port}/feed/{f}.xml" for f in range(args.feeds)]
     cfg.write_text(
-        "poll: {max_entries_per_feed: 100000}\nfeeds:\n"
+        "poll: {max_entries_per_feed: 100000"
+        + (f", batch_size: {args.batch_size}" if args.batch_size else "")
+        + "}\nfeeds:\n"
         + "".join(f"  - {{url: '{u}', name: bench{i}}}\n" for i, u in enumerate(feed_urls)),
         encoding="utf-8",
     )
