@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import DedupSettings
@@ -120,15 +120,25 @@ def hash_query(digest: str, since: datetime, canonical_url: str) -> Select[Artic
 
 def _by_hash(
     session: Session, fp: Fingerprint, canonical_url: str, since: datetime, settings: DedupSettings
-) -> ArticleRow | None:
+) -> DedupDecision | None:
     """Earliest counted article with the same normalized text inside the window.
 
     Short texts (feed summaries, paywall stubs) collide by accident, so below
-    ``min_words`` the titles must agree too.
+    ``min_words`` the titles must agree too. Reads four columns, not the rows:
+    exact reposts are the commonest case and their texts are never needed.
     """
-    for row in session.scalars(hash_query(fp.text_hash, since, canonical_url)):
-        if fp.words >= settings.min_words or normalize_title(row.title) == fp.title:
-            return row
+    query = hash_query(fp.text_hash, since, canonical_url).with_only_columns(
+        ArticleRow.id, ArticleRow.canonical_url, ArticleRow.title, ArticleRow.duplicate_of_id
+    )
+    for id_, url, title, parent in session.execute(query):
+        if fp.words >= settings.min_words or normalize_title(title) == fp.title:
+            row = session.get(ArticleRow, parent) if parent is not None else None
+            if row is not None:
+                root = root_of(session, row)
+                id_, url = root.id, root.canonical_url
+            return DedupDecision(
+                original_id=id_, original_url=url, method="exact_hash", score=100.0, threshold=100.0
+            )
     return None
 
 
@@ -226,6 +236,7 @@ def find_duplicate(
     fp: Fingerprint,
     seen_at: datetime,
     settings: DedupSettings,
+    check_override: bool = True,
 ) -> DedupDecision:
     """Is this article a repost of one already stored? Override, exact hash, then index.
 
@@ -237,7 +248,7 @@ def find_duplicate(
     """
     if not fp.body and text:
         fp = fingerprint(title, text)
-    override = latest_override(session, canonical_url)
+    override = latest_override(session, canonical_url) if check_override else None
     if override is not None:
         if override.value == NOT_DUPLICATE:
             return DedupDecision(original_id=None, method="override")
@@ -250,7 +261,7 @@ def find_duplicate(
     since = seen_at - timedelta(days=settings.window_days)
     exact = _by_hash(session, fp, canonical_url, since, settings) if fp.text_hash else None
     if exact is not None:
-        return _decision(root_of(session, exact), "exact_hash", 100.0, 100.0)
+        return exact
 
     checked = verify_candidates(session, fp, canonical_url, seen_at, settings)
     matches = [c for c in checked if c.comparison.is_duplicate]
@@ -268,13 +279,23 @@ def find_duplicate(
     return _decision(root_of(session, best.row), cmp.method, cmp.score, cmp.threshold, len(checked))
 
 
-def index_article(session: Session, article_id: int, fp: Fingerprint, seen_at: datetime) -> None:
-    """Put an article's band keys in the shared index (replacing any earlier keys)."""
-    session.execute(delete(DedupKeyRow).where(DedupKeyRow.article_id == article_id))
+_KEYS_TABLE: Table = DedupKeyRow.__table__  # type: ignore[assignment]
+
+
+def index_article(
+    session: Session, article_id: int, fp: Fingerprint, seen_at: datetime, *, replace: bool = True
+) -> None:
+    """Put an article's band keys in the shared index.
+
+    ``replace`` drops the article's earlier keys first; a row that was only
+    queued or failed has none, so filing skips that statement.
+    """
+    if replace:
+        session.execute(delete(DedupKeyRow).where(DedupKeyRow.article_id == article_id))
     if fp.keys:
         day = day_number(seen_at)
         session.execute(
-            insert(DedupKeyRow),
+            _KEYS_TABLE.insert(),  # core executemany: no ORM bookkeeping per key
             [{"key": key, "day": day, "article_id": article_id} for key in dict.fromkeys(fp.keys)],
         )
 

@@ -224,13 +224,18 @@ def _flush(
     with timing.timed("filing lock wait"):
         store.acquire_filing_lock(session)
     now = utcnow()
+    overrides = store.has_overrides(session)
     for item, result in ready:
         feed_id = feed_ids.get(item.entry.feed_url)
         if isinstance(result, Analysis):
             for stage, seconds in result.timings:
                 timing.add(stage, seconds)
             with timing.timed("dedup + file"):
-                outcomes.append(file_analysis(settings, session, item, result, feed_id, now))
+                outcomes.append(
+                    file_analysis(
+                        settings, session, item, result, feed_id, now, overrides=overrides
+                    )
+                )
         else:
             with timing.timed("record failure"):
                 outcomes.append(_fail(settings, session, item, result, feed_id, now))
@@ -296,9 +301,17 @@ def _fail(
 
 
 def _decide(
-    settings: Settings, session: Session, item: _Item, result: Analysis, now: datetime
+    settings: Settings,
+    session: Session,
+    item: _Item,
+    result: Analysis,
+    now: datetime,
+    overrides: bool = True,
 ) -> tuple[Analysis, Judgement, DedupDecision]:
-    """Relevance (with any human decision) and the dedup decision for one analysis."""
+    """Relevance (with any human decision) and the dedup decision for one analysis.
+
+    ``overrides=False`` (no override stored at all) skips looking for one.
+    """
     article = result.article
     existing = (
         store.article_by_url(session, article.canonical_url)
@@ -318,9 +331,10 @@ def _decide(
             fp=result.fingerprint,
             seen_at=now,
             settings=settings.dedup,
+            check_override=overrides,
         )
     judgement = result.judgement
-    human = review.relevance_override(session, result.article.canonical_url)
+    human = review.relevance_override(session, result.article.canonical_url) if overrides else None
     if human is not None:
         judgement = replace(judgement, label=human, reasons=(*judgement.reasons, "human decision"))
     return result, judgement, decision
@@ -336,13 +350,14 @@ def file_analysis(
     *,
     replace_existing: bool = False,
     dry_run: bool = False,
+    overrides: bool = True,
 ) -> Outcome:
     """Decide (relevance with any human decision, duplicate or not) and write one article.
 
     The caller holds the filing lock (:func:`monitor.store.acquire_filing_lock`) and
     commits; seeds, polls and manual ingests all file through here.
     """
-    result, judgement, decision = _decide(settings, session, item, result, now)
+    result, judgement, decision = _decide(settings, session, item, result, now, overrides)
     article = result.article
     status = status_for(judgement, decision)
     article_id: int | None = None
@@ -362,7 +377,7 @@ def file_analysis(
             store.release_pending(session, item.canonical)  # filed under the page's own URL
         if article_id is None:
             return _filed_elsewhere(session, item, article)
-        dedup.index_article(session, article_id, result.fingerprint, now)
+        dedup.index_article(session, article_id, result.fingerprint, now, replace=replace_existing)
     return Outcome(
         url=article.url,
         canonical_url=article.canonical_url,

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import bindparam, delete, or_, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig, PollSettings
-from monitor.db import ArticleRow, FeedRow, RunRow
+from monitor.db import ArticleRow, FeedRow, OverrideRow, RunRow
 from monitor.records import Article, DedupDecision, FeedEntry, Judgement, Status, utcnow
 
 _CHUNK = 500
@@ -184,20 +185,20 @@ def claim_new(
         }
         for canonical, entry in fresh.items()
     ]
-    inserted: set[str] = set()
+    inserted: dict[str, int] = {}
     for start in range(0, len(rows), _CHUNK):
         inserted |= _insert_new(session, rows[start : start + _CHUNK])
     return [entry for canonical, entry in fresh.items() if canonical in inserted]
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows whose canonical URL is free, in one statement; returns those URLs.
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert the rows whose canonical URL is free, in one statement; returns their ids.
 
     ``ON CONFLICT DO NOTHING`` makes a row another run inserted first a silent skip,
     not an error that would abort the transaction (PostgreSQL and SQLite >= 3.35).
     """
     if not rows:
-        return set()
+        return {}
     dialect = session.get_bind().dialect.name
     stmt: Any
     if dialect == "postgresql":
@@ -217,10 +218,10 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
             .on_conflict_do_nothing(index_elements=["canonical_url"])
         )
     else:  # any other backend: one savepoint per row
-        return {
-            row["canonical_url"] for row in rows if _insert(session, ArticleRow(**row)) is not None
-        }
-    return set(session.scalars(stmt.returning(ArticleRow.canonical_url)))
+        found = ((row["canonical_url"], _insert(session, ArticleRow(**row))) for row in rows)
+        return {url: id_ for url, id_ in found if id_ is not None}
+    returned = session.execute(stmt.returning(ArticleRow.canonical_url, ArticleRow.id))
+    return {str(url): int(id_) for url, id_ in returned}
 
 
 def claim_due(
@@ -340,19 +341,37 @@ def article_fields(
 def upsert_article(
     session: Session, fields: dict[str, Any], now: datetime, *, replace_existing: bool = False
 ) -> int | None:
-    """Insert, or update the row with the same canonical URL when it is a failure being
-    retried or ``replace_existing`` (a forced re-ingest). Returns the id, or None when
-    the URL is already filed (another worker got there first)."""
-    row = article_by_url(session, fields["canonical_url"])
-    if row is not None:
-        if row.status not in OPEN and not replace_existing:
-            return None
-        for key, value in fields.items():
-            setattr(row, key, value)
-        row.attempts = (row.attempts or 0) + 1
-        session.flush()
-        return row.id
-    return _insert(session, ArticleRow(first_seen_at=now, attempts=1, **fields))
+    """Insert, or update the row with the same canonical URL when it is work still open
+    (``pending``, ``failed``) or ``replace_existing`` (a forced re-ingest). Returns the
+    id, or None when the URL is already filed (another worker got there first).
+
+    One UPDATE (a cached statement with bound parameters: it runs once per filed
+    article, under the filing lock), and an INSERT only for a URL never queued.
+    """
+    stmt = _update_open(tuple(fields), replace_existing)
+    updated = session.execute(
+        stmt, {**{f"v_{k}": v for k, v in fields.items()}, "w_url": fields["canonical_url"]}
+    ).scalar()
+    if updated is not None:
+        return int(updated)
+    ids = _insert_new(session, [{**fields, "first_seen_at": now, "attempts": 1}])
+    return ids.get(fields["canonical_url"])
+
+
+@lru_cache(maxsize=8)
+def _update_open(columns: tuple[str, ...], replace_existing: bool) -> Any:
+    where = ArticleRow.canonical_url == bindparam("w_url")
+    if not replace_existing:
+        where = where & ArticleRow.status.in_(sorted(OPEN))
+    values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in columns}
+    values["attempts"] = ArticleRow.attempts + 1
+    return (
+        update(ArticleRow)
+        .where(where)
+        .values(values)
+        .returning(ArticleRow.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _insert(session: Session, row: ArticleRow) -> int | None:
@@ -414,6 +433,12 @@ def record_failure(
     row.updated_at = now
     session.flush()
     return row.id
+
+
+def has_overrides(session: Session) -> bool:
+    """Whether any person's decision is stored at all: most databases have none, and
+    then the two override lookups per filed article can be skipped."""
+    return session.scalar(select(OverrideRow.id).limit(1)) is not None
 
 
 def record_run(
