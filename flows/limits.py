@@ -12,6 +12,7 @@ frees itself when its lease runs out.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 
@@ -20,6 +21,18 @@ from flows.shared import host_limit_name
 log = logging.getLogger(__name__)
 
 _PAGE = 200
+
+# Feed tasks of one run queue for a host here first, on a plain semaphore, and ask
+# the server only once a slot is free in this process: a refused Prefect acquisition
+# is retried after about a second, which made a run's feeds on one host go in
+# waves one second apart (measured: 20 feeds of one host took 5.4 s, not 1 s).
+_local_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_local_lock = threading.Lock()
+
+
+def _local_slot(name: str, slots: int) -> threading.BoundedSemaphore:
+    with _local_lock:
+        return _local_slots.setdefault((name, slots), threading.BoundedSemaphore(slots))
 
 
 def ensure_host_limits(hosts: Iterable[str], slots: int) -> set[str]:
@@ -67,20 +80,27 @@ def ensure_host_limits(hosts: Iterable[str], slots: int) -> set[str]:
 
 
 @contextmanager
-def host_slot(host: str, active: set[str], lease_s: float) -> Iterator[None]:
-    """Hold one slot of the host's limit while polling it (no-op if not in force)."""
+def host_slot(host: str, active: set[str], lease_s: float, slots: int = 2) -> Iterator[None]:
+    """Hold one slot of the host's limit while polling it (no-op if not in force).
+
+    ``slots`` is the limit's size: tasks of this process beyond it wait locally,
+    so the server is asked only when this process could actually use a slot.
+    """
     name = host_limit_name(host)
     if name not in active:
         yield
         return
     from prefect.concurrency.sync import concurrency
 
-    with concurrency(
-        name,
-        occupy=1,
-        timeout_seconds=lease_s,  # a slot held too long by others: fail, retry later
-        lease_duration=max(60.0, lease_s),
-        strict=False,
-        raise_on_lease_renewal_failure=False,
+    with (
+        _local_slot(name, slots),
+        concurrency(
+            name,
+            occupy=1,
+            timeout_seconds=lease_s,  # a slot held too long by others: fail, retry later
+            lease_duration=max(60.0, lease_s),
+            strict=False,
+            raise_on_lease_renewal_failure=False,
+        ),
     ):
         yield

@@ -111,7 +111,8 @@ def plan_poll(
 def poll_feed(
     settings: Settings, feed: pipeline.FeedTarget, limits: frozenset[str] = frozenset()
 ) -> pipeline.FeedResult:
-    with host_slot(host_of(feed.url), set(limits), feed_timeout_s(settings)):
+    slots = settings.fetch.host_concurrency
+    with host_slot(host_of(feed.url), set(limits), feed_timeout_s(settings), slots):
         return pipeline.poll_feed(settings, feed)
 
 

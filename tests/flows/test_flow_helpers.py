@@ -122,3 +122,57 @@ def test_crashed_tasks_become_data_not_a_failed_run() -> None:
     outcomes = failed_outcomes(entries, ValueError("boom"))
     assert [o.status for o in outcomes] == [Status.FAILED] * 3
     assert outcomes[0].reason == "task_failed: ValueError: boom"
+
+
+def test_feed_tasks_of_one_run_queue_locally_before_asking_prefect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only as many tasks as the limit has slots ever ask the server at once: a refused
+    Prefect acquisition retries about a second later, which made feeds go in waves."""
+    import threading
+    from contextlib import contextmanager
+
+    import prefect.concurrency.sync as prefect_sync
+
+    from flows.limits import host_slot
+
+    lock = threading.Lock()
+    state = {"asking": 0, "most": 0, "calls": 0}
+    release = threading.Event()
+
+    @contextmanager
+    def fake_concurrency(name: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        with lock:
+            state["asking"] += 1
+            state["calls"] += 1
+            state["most"] = max(state["most"], state["asking"])
+        try:
+            release.wait(5)
+            yield
+        finally:
+            with lock:
+                state["asking"] -= 1
+
+    monkeypatch.setattr(prefect_sync, "concurrency", fake_concurrency)
+    name = host_limit_name("busy.example")
+
+    def feed_task() -> None:
+        with host_slot("busy.example", {name}, 30.0, 2):
+            pass
+
+    import time
+
+    threads = [threading.Thread(target=feed_task) for _ in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 5
+    while state["asking"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling with a deadline until two tasks hold server slots
+    watch_until = time.monotonic() + 0.3
+    while time.monotonic() < watch_until:  # meanwhile the other four never ask
+        assert state["calls"] == 2
+        time.sleep(0.01)
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert state["calls"] == 6 and state["most"] <= 2
