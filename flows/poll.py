@@ -6,9 +6,11 @@ that absorbs 20-25 task runs per second make one task per article cost more
 than extracting it. So there is one task per *feed* (network-bound, run on a
 bounded thread pool, each feed's failure isolated) and one task per *batch* of
 entries (``poll.batch_size``); inside a batch the library fetches on threads
-with per-host limits and extracts on a process pool. Batches run one after the
-other: the library already uses every core, and two batches of one run racing
-each other would only make near-duplicate detection harder.
+with per-host limits and extracts on a process pool. A batch starts as soon as
+enough entries are queued, while the remaining feeds are still being polled, so
+the extraction workers do not idle through the feed phase. Batches run one after
+the other: the library already uses every core, and two batches of one run
+racing each other would only make near-duplicate detection harder.
 
 Timeouts: every HTTP request carries its own connect/read/total timeouts (the
 library's Fetcher), which is what bounds a feed task; Prefect cannot interrupt a
@@ -30,6 +32,7 @@ from typing import Any, cast
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
+from prefect.futures import as_completed
 from prefect.runtime import flow_run as current_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import TaskRunNameCallbackWithParameters
@@ -39,7 +42,6 @@ from flows.limits import ensure_host_limits, host_slot
 from flows.present import filed_by_this_run
 from flows.shared import (
     batch_timeout_s,
-    chunks,
     failed_feed,
     failed_outcomes,
     feed_timeout_s,
@@ -163,52 +165,70 @@ def _rename_run(name: str) -> None:
         get_run_logger().debug("could not rename flow run: %s", exc)
 
 
-def poll_all_feeds(
-    settings: Settings, targets: Sequence[pipeline.FeedTarget]
-) -> list[pipeline.FeedResult]:
-    """One task per feed on a bounded thread pool; a crashed task is an ``error`` feed."""
-    if not targets:
-        return []
-    limits = frozenset(
-        ensure_host_limits({host_of(t.url) for t in targets}, settings.fetch.host_concurrency)
-    )
-    threads = max(1, min(MAX_FEED_THREADS, settings.fetch.workers, len(targets)))
-    results: list[pipeline.FeedResult] = []
-    with ThreadPoolTaskRunner(max_workers=threads) as runner:  # type: ignore[var-annotated]
-        futures = [
-            runner.submit(poll_feed, {"settings": settings, "feed": t, "limits": limits})
-            for t in targets
-        ]
-        for target, future in zip(targets, futures, strict=True):
-            value = future.result(raise_on_failure=False)
-            if isinstance(value, pipeline.FeedResult):
-                results.append(value)
-            else:
-                error = value if isinstance(value, BaseException) else RuntimeError(repr(value))
-                results.append(failed_feed(target, error))
-    return results
+def poll_and_process(
+    settings: Settings, targets: Sequence[pipeline.FeedTarget], retries: Sequence[FeedEntry]
+) -> tuple[list[pipeline.FeedResult], list[Outcome]]:
+    """Feeds as tasks on a bounded thread pool; batches start as soon as enough entries
+    are queued, while the other feeds are still being polled.
 
-
-def process_all(settings: Settings, entries: Sequence[FeedEntry]) -> list[Outcome]:
-    """Batches in sequence; a crashed batch counts as failed entries, the run goes on."""
+    Waiting for every feed first left the extraction workers idle for the whole feed
+    phase (2.5 s for 20 feeds of one host, measured). A crashed feed task is an
+    ``error`` feed; a crashed batch counts as failed entries; the run goes on.
+    """
+    size = settings.poll.batch_size
+    queue: list[FeedEntry] = list(retries)
     outcomes: list[Outcome] = []
-    batches = chunks(entries, settings.poll.batch_size)
-    for i, batch in enumerate(batches, 1):
-        label = f"{i}/{len(batches)} ({len(batch)} entries)"
-        task_fn = process_batch.with_options(timeout_seconds=batch_timeout_s(settings, len(batch)))
-        state = task_fn(settings, batch, label, return_state=True)
-        value = state.result(raise_on_failure=False)
-        if isinstance(value, pipeline.BatchResult):
-            outcomes.extend(value.outcomes)
-        else:
-            error = value if isinstance(value, BaseException) else RuntimeError(str(state))
-            failed = failed_outcomes(batch, error)
-            outcomes.extend(failed)
-            try:  # keep them for a later retry: the feed state already counts them as seen
-                pipeline.record_crashed(settings, batch, failed[0].reason if failed else "")
-            except Exception as exc:
-                get_run_logger().warning("crashed batch not recorded for retry: %s", exc)
-    return outcomes
+    results: dict[int, pipeline.FeedResult] = {}
+    batches = 0
+
+    def run_batches(final: bool) -> None:
+        nonlocal batches
+        while len(queue) >= size or (final and queue):
+            batch = tuple(queue[:size])
+            del queue[:size]
+            batches += 1
+            outcomes.extend(process_one_batch(settings, batch, f"{batches} ({len(batch)} entries)"))
+
+    if targets:
+        limits = frozenset(
+            ensure_host_limits({host_of(t.url) for t in targets}, settings.fetch.host_concurrency)
+        )
+        threads = max(1, min(MAX_FEED_THREADS, settings.fetch.workers, len(targets)))
+        with ThreadPoolTaskRunner(max_workers=threads) as runner:  # type: ignore[var-annotated]
+            futures = {
+                runner.submit(poll_feed, {"settings": settings, "feed": t, "limits": limits}): i
+                for i, t in enumerate(targets)
+            }
+            for future in as_completed(list(futures)):
+                i = futures[future]
+                value = future.result(raise_on_failure=False)
+                if isinstance(value, pipeline.FeedResult):
+                    results[i] = value
+                else:
+                    error = value if isinstance(value, BaseException) else RuntimeError(repr(value))
+                    results[i] = failed_feed(targets[i], error)
+                queue.extend(results[i].new_entries)
+                run_batches(final=False)
+    run_batches(final=True)
+    return [results[i] for i in sorted(results)], outcomes
+
+
+def process_one_batch(
+    settings: Settings, batch: tuple[FeedEntry, ...], label: str
+) -> list[Outcome]:
+    """One batch task; if it crashes, its entries are failed outcomes kept for a retry."""
+    task_fn = process_batch.with_options(timeout_seconds=batch_timeout_s(settings, len(batch)))
+    state = task_fn(settings, batch, label, return_state=True)
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, pipeline.BatchResult):
+        return list(value.outcomes)
+    error = value if isinstance(value, BaseException) else RuntimeError(str(state))
+    failed = failed_outcomes(batch, error)
+    try:  # say why now; their pending rows would come back anyway once the claim expires
+        pipeline.record_crashed(settings, batch, failed[0].reason if failed else "")
+    except Exception as exc:
+        get_run_logger().warning("crashed batch not recorded for retry: %s", exc)
+    return failed
 
 
 def report_markdown(settings: Settings, summary: pipeline.PollSummary) -> str | None:
@@ -254,9 +274,7 @@ def poll_feeds(feeds: list[str] | None = None) -> pipeline.PollSummary:
         _rename_run(run_name)
     logger.info("%s; %d page(s) due a retry", run_name, len(retries))
 
-    results = poll_all_feeds(settings, targets)
-    entries = [e for r in results for e in r.new_entries] + list(retries)
-    outcomes = process_all(settings, entries)
+    results, outcomes = poll_and_process(settings, targets, retries)
 
     summary = pipeline.summarize(results, outcomes, started)
     record_run(settings, summary)

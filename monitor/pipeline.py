@@ -205,6 +205,10 @@ def _poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
         return new
 
     new = with_session(settings, save, f"save poll of {feed.url}")
+    if new:  # pages are coming: start the extraction workers while other feeds are polled
+        from monitor import analysis
+
+        analysis.warm(settings.extraction, tuple(str(p) for p in settings.story_paths))
     return FeedResult(
         feed_url=feed.url,
         feed_name=feed.name,
