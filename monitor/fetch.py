@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import urldefrag, urljoin
 
+import httpcore
 import httpx
 
 from monitor.config import FetchSettings
+from monitor.deadline import DeadlineBackend, total_deadline
 from monitor.errors import BadInputError, PermanentFetchError, TransientFetchError
 from monitor.httpbody import (
     Inflater,
@@ -42,6 +44,7 @@ from monitor.httpbody import (
     transport_error,
 )
 from monitor.netguard import (
+    GuardedBackend,
     GuardedTransport,
     check_url_host,
     refuse_unusable_redirect,
@@ -111,8 +114,12 @@ class Fetcher:
         self, settings: FetchSettings, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.settings = settings
-        if transport is None and not settings.allow_private_networks:
-            transport = GuardedTransport()  # an injected transport gets the URL check only
+        if transport is None:
+            # Every socket operation obeys the request's total deadline (monitor.deadline);
+            # the connect-time address check applies unless private networks are allowed.
+            # An injected transport (tests' MockTransport) gets the URL check only.
+            inner = httpcore.SyncBackend() if settings.allow_private_networks else GuardedBackend()
+            transport = GuardedTransport(DeadlineBackend(inner))
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
@@ -291,7 +298,8 @@ class Fetcher:
                     body = b""
                     if status != 304:
                         limit = max_bytes or self.settings.max_bytes
-                        body = self._read_body(response, deadline, limit, truncate)
+                        with total_deadline(deadline):
+                            body = self._read_body(response, deadline, limit, truncate)
                     untyped = html_only and "content-type" not in response.headers
                     if untyped and not looks_like_html(body):
                         raise PermanentFetchError(
@@ -324,7 +332,8 @@ class Fetcher:
             request = self._client.build_request(
                 "GET", url, headers=headers, timeout=self._timeout(remaining)
             )
-            return self._client.send(request, stream=True)
+            with total_deadline(deadline):  # headers dripped byte by byte end here too
+                return self._client.send(request, stream=True)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise transport_error(exc, url) from exc
 

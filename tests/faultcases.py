@@ -17,7 +17,9 @@ from tests.faultserver import (
     Fault,
     FaultServer,
     drip,
+    drip_headers,
     gzip_bomb,
+    header_flood,
     huge,
     never_answer,
     redirect,
@@ -125,6 +127,8 @@ def _transport_cases(body: bytes, content_type: str) -> list[Case]:
         Case("connect-timeout", None, True, "timeout", host="blackhole"),
         Case("read-timeout", never_answer, True, "timeout"),
         Case("drip", lambda: drip(DRIP_INTERVAL_S, content_type), True, "timeout"),
+        Case("drip-headers", lambda: drip_headers(DRIP_INTERVAL_S), True, "timeout"),
+        Case("header-flood", header_flood, True, "network_error"),
         Case(
             "reset-mid-body",
             lambda: reset_mid_body(half, len(body), content_type),

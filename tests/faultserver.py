@@ -39,7 +39,9 @@ __all__ = [
     "Fault",
     "FaultServer",
     "drip",
+    "drip_headers",
     "gzip_bomb",
+    "header_flood",
     "huge",
     "never_answer",
     "redirect",
@@ -308,6 +310,32 @@ def drip(interval_s: float, content_type: str = "text/html") -> Fault:
         body = itertools.cycle(b"<html><body><p>drip drip drip</p>")
         while not conn.stop.wait(interval_s):
             conn.write(bytes([next(body)]))
+
+    return fault
+
+
+def drip_headers(interval_s: float) -> Fault:
+    """The status line at once, then one byte of an endless header every ``interval_s``:
+    every read succeeds, the headers never end (slowloris, the other way round)."""
+
+    def fault(conn: Conn) -> None:
+        conn.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        while not conn.stop.wait(interval_s):
+            conn.write(b"z")
+
+    return fault
+
+
+def header_flood(size: int = 1_000_000) -> Fault:
+    """Headers that never stop coming, fast: a megabyte of them."""
+
+    def fault(conn: Conn) -> None:
+        conn.write(b"HTTP/1.1 200 OK\r\n")
+        line = b"X-Flood: " + b"a" * 1000 + b"\r\n"
+        for _ in range(size // len(line)):
+            if conn.stop.is_set():
+                return
+            conn.write(line)
 
     return fault
 
