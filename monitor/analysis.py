@@ -10,6 +10,7 @@ next to extraction, keeps the parent process free for I/O and the database.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -146,13 +147,32 @@ def warm(settings: ExtractionSettings, story_paths: tuple[str, ...]) -> None:
         pool.submit(_ready, story_paths)
 
 
-def reset_pool() -> None:
-    """Drop a broken pool (a worker died); the next call builds a new one."""
+def reset_pool(broken: ProcessPoolExecutor | None = None) -> None:
+    """Drop a broken pool (a worker died); the next call builds a new one.
+
+    With ``broken``, only if that is still the current pool: every page in flight
+    on a pool that broke reports it, and the first report must not be followed by
+    the others tearing down its replacement.
+    """
     global _pool
     with _pool_lock:
+        if broken is not None and _pool is not broken:
+            return
         if _pool is not None:
             _pool.shutdown(wait=False, cancel_futures=True)
         _pool = None
+
+
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's workers and drop it: a worker stuck in a loop ignores shutdown().
+
+    Uses the executor's process table (CPython 3.11; 3.14 adds terminate_workers()).
+    """
+    processes = dict(getattr(pool, "_processes", None) or {})
+    for process in processes.values():
+        with contextlib.suppress(Exception):
+            process.kill()
+    reset_pool(pool)
 
 
 def submit(
@@ -160,8 +180,10 @@ def submit(
     story_paths: tuple[str, ...],
     page: Page,
     entry: FeedEntry | None,
-) -> Future[Analysis | AnalysisFailure]:
-    return get_pool(settings).submit(analyze, page, entry, settings, story_paths)
+) -> tuple[Future[Analysis | AnalysisFailure], ProcessPoolExecutor]:
+    """The page's analysis in the pool, and the pool it went to (to reset it if it breaks)."""
+    pool = get_pool(settings)
+    return pool.submit(analyze, page, entry, settings, story_paths), pool
 
 
 atexit.register(reset_pool)

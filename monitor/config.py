@@ -103,6 +103,9 @@ class ExtractionSettings(_Strict):
     # and keep the best: about +35 % CPU for +0.002 body F1 on the shared corpus
     # (benchmarks/extraction_eval.py), so off unless quality matters more than speed.
     fallback: bool = False
+    # A page whose analysis runs longer than this fails (analysis_timeout) and its
+    # worker is killed: a hostile page can send a parser into an endless loop.
+    timeout_s: float = Field(default=120.0, gt=0)
 
 
 class DedupSettings(_Strict):

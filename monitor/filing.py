@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    CancelledError,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -90,6 +97,34 @@ def _timed_fetch(fetcher: Fetcher, url: str) -> Page:
         return fetcher.fetch_page(url)
 
 
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    """A page in the extraction pool: where it went, since when, and if it is a retry."""
+
+    item: _Item
+    page: Page
+    pool: ProcessPoolExecutor
+    again: bool
+    since: float
+
+
+def _overdue(
+    analysing: dict[Future[Analysis | AnalysisFailure], _InFlight], timeout_s: float
+) -> Iterator[tuple[_Item, Result]]:
+    """Give up on analyses running past ``timeout_s``: a hostile page can send a parser
+    into a loop that never ends. The stuck worker is killed (nothing else stops it);
+    the other pages on that pool come back broken and are resubmitted once."""
+    now = time.monotonic()
+    for fut, flight in list(analysing.items()):
+        if not fut.done() and now - flight.since > timeout_s:
+            del analysing[fut]
+            analysis.kill_pool(flight.pool)
+            yield (
+                flight.item,
+                AnalysisFailure(f"analysis_timeout: no result after {timeout_s:.0f} s"),
+            )
+
+
 def _fetch_and_analyze(
     settings: Settings, fetcher: Fetcher, items: Sequence[_Item]
 ) -> Iterator[tuple[_Item, Result] | tuple[None, None]]:
@@ -104,7 +139,11 @@ def _fetch_and_analyze(
     max_in_flight = n_fetch + 4 * analysis.process_count(settings.extraction)
     queue = iter(items)
     fetching: dict[Future[Page], _Item] = {}
-    analysing: dict[Future[Analysis | AnalysisFailure], tuple[_Item, Page]] = {}
+    analysing: dict[Future[Analysis | AnalysisFailure], _InFlight] = {}
+
+    def send(item: _Item, page: Page, again: bool) -> None:
+        task, on = analysis.submit(settings.extraction, story_paths, page, item.entry)
+        analysing[task] = _InFlight(item, page, on, again, time.monotonic())
 
     def top_up(pool: ThreadPoolExecutor) -> None:
         while len(fetching) < n_fetch and len(fetching) + len(analysing) < max_in_flight:
@@ -118,6 +157,7 @@ def _fetch_and_analyze(
         while fetching or analysing:
             pending: list[Future[Any]] = [*fetching, *analysing]
             done, _ = wait(pending, timeout=FLUSH_AFTER_S / 2, return_when=FIRST_COMPLETED)
+            yield from _overdue(analysing, settings.extraction.timeout_s)
             if not done:
                 yield None, None  # a tick: lets the caller file what is ready
                 continue
@@ -132,16 +172,23 @@ def _fetch_and_analyze(
                     except Exception as exc:  # defensive: a fetcher bug is one failed page
                         yield item, TransientFetchError(f"{type(exc).__name__}: {exc}")
                         continue
-                    task = analysis.submit(settings.extraction, story_paths, page, item.entry)
-                    analysing[task] = (item, page)
-                else:
-                    item, page = analysing.pop(fut)
+                    send(item, page, again=False)
+                elif fut in analysing:
+                    flight = analysing.pop(fut)
+                    item = flight.item
                     try:
                         result: Analysis | AnalysisFailure = fut.result()
-                    except BrokenProcessPool:
-                        analysis.reset_pool()
-                        result = analysis.analyze(
-                            page, item.entry, settings.extraction, story_paths
+                    except (BrokenProcessPool, CancelledError):
+                        # A worker died (a crash in a C library, the OOM killer): every
+                        # page in flight on that pool lands here. Each is tried once more
+                        # on a fresh pool, never in this process: the page that killed a
+                        # worker would kill the run.
+                        analysis.reset_pool(flight.pool)
+                        if not flight.again:
+                            send(item, flight.page, again=True)
+                            continue
+                        result = AnalysisFailure(
+                            "worker_crashed: the extraction worker died twice on this page"
                         )
                     except Exception as exc:  # e.g. a bad story file: this page fails, not the run
                         result = AnalysisFailure(f"analysis_error: {type(exc).__name__}: {exc}")

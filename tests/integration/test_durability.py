@@ -436,3 +436,99 @@ def test_feed_is_never_marked_read_without_its_entries_queued(
     summary = pipeline.run_poll(settings)
     assert len(summary.outcomes) == 12
     assert_each_once(engine, urls)
+
+
+# --- a page that kills its extraction worker -------------------------------------------
+
+
+def test_page_that_kills_its_worker_fails_alone(
+    farm: SiteFarm, db_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash in a C library (or the OOM killer) takes the worker down: the page is tried
+    once more on a fresh pool, then fails with its reason; the rest of the run is filed."""
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from monitor import analysis
+
+    urls = farm.add_generated("k", 12)
+    poison = urls[5]
+    real_submit = analysis.submit
+    tries: list[str] = []
+    dead_pool = ProcessPoolExecutor(max_workers=1)  # stands for the pool that broke: never used
+
+    def submit(settings, story_paths, page, entry):  # type: ignore[no-untyped-def]
+        if page.url != poison:
+            return real_submit(settings, story_paths, page, entry)
+        tries.append(page.url)
+        broken: Future[object] = Future()
+        broken.set_exception(BrokenProcessPool("a worker died"))
+        return broken, dead_pool
+
+    monkeypatch.setattr(analysis, "submit", submit)
+    cfg = write_config(tmp_path, [farm.feed_url("k")], claim_minutes=15)
+    summary = pipeline.run_poll(settings_for(cfg, db_url))
+
+    assert tries == [poison, poison]
+    failed = [o for o in summary.outcomes if o.status is Status.FAILED]
+    assert [o.url for o in failed] == [poison]
+    assert failed[0].reason.startswith("worker_crashed")
+    assert len(summary.outcomes) == 12
+    with session_factory(engine)() as s:
+        row = s.scalars(select(ArticleRow).where(ArticleRow.url == poison)).one()
+        assert row.status == Status.FAILED.value and row.fail_reason.startswith("worker_crashed")
+
+
+def test_page_whose_analysis_never_ends_fails_and_the_run_goes_on(
+    farm: SiteFarm, db_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parser sent into an endless loop by a hostile page: after ``extraction.timeout_s``
+    the page fails with its reason, its worker is killed, the rest is filed."""
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from monitor import analysis
+
+    urls = farm.add_generated("h", 8)
+    stuck = urls[3]
+    real_submit = analysis.submit
+    stuck_pool = ProcessPoolExecutor(max_workers=1)  # stands for the stuck worker's pool
+    killed: list[object] = []
+
+    def submit(settings, story_paths, page, entry):  # type: ignore[no-untyped-def]
+        if page.url != stuck:
+            return real_submit(settings, story_paths, page, entry)
+        return Future(), stuck_pool  # never completes
+
+    monkeypatch.setattr(analysis, "submit", submit)
+    monkeypatch.setattr(analysis, "kill_pool", killed.append)
+    cfg = write_config(tmp_path, [farm.feed_url("h")], claim_minutes=15)
+    settings = settings_for(cfg, db_url)
+    settings = settings.model_copy(
+        update={"extraction": settings.extraction.model_copy(update={"timeout_s": 1.0})}
+    )
+    summary = pipeline.run_poll(settings)
+
+    assert killed == [stuck_pool]
+    failed = [o for o in summary.outcomes if o.status is Status.FAILED]
+    assert [o.url for o in failed] == [stuck]
+    assert failed[0].reason.startswith("analysis_timeout")
+    assert len(summary.outcomes) == 8
+
+
+def test_kill_pool_stops_a_worker_stuck_in_a_loop() -> None:
+    """shutdown() would wait for the stuck call forever; kill_pool ends it at once."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from monitor import analysis
+    from monitor.config import ExtractionSettings
+
+    pool = analysis.get_pool(ExtractionSettings(extract_processes=1))
+    stuck = pool.submit(time.sleep, 600)
+    wait_for(lambda: bool(getattr(pool, "_processes", None)), 60, "the worker to start")
+    started = time.monotonic()
+    analysis.kill_pool(pool)
+    with pytest.raises(BrokenProcessPool):
+        stuck.result(timeout=60)
+    assert time.monotonic() - started < 30
+    assert analysis.get_pool(ExtractionSettings(extract_processes=1)) is not pool
+    analysis.reset_pool()
