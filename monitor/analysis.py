@@ -101,7 +101,7 @@ def _warm_up() -> None:
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
-_warmed: set[int] = set()  # id() of pools already asked to start their workers
+_warmed_pool: ProcessPoolExecutor | None = None  # the pool already asked to start
 
 
 def process_count(settings: ExtractionSettings) -> int:
@@ -138,11 +138,12 @@ def warm(settings: ExtractionSettings, story_paths: tuple[str, ...]) -> None:
     first finds new entries, that happens while the other feeds are still being
     polled, instead of in front of the first page. Idempotent per pool.
     """
+    global _warmed_pool
     pool = get_pool(settings)
     with _pool_lock:
-        if id(pool) in _warmed:
+        if _warmed_pool is pool:
             return
-        _warmed.add(id(pool))
+        _warmed_pool = pool
     for _ in range(process_count(settings)):
         pool.submit(_ready, story_paths)
 
