@@ -193,6 +193,50 @@ def rss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process, its waited-for children included."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / ticks
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            kids = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        found += [int(k) for k in kids]
+        todo += [int(k) for k in kids]
+    return found
+
+
+def cpu_by_process(site_pid: int, prefect_pid: int | None) -> dict[str, float]:
+    """CPU seconds so far of every process the run uses. The extraction workers are
+    children of the forkserver; the Prefect server is a process tree of its own."""
+    from multiprocessing import forkserver
+
+    from monitor import analysis
+
+    pool = analysis._pool  # the benchmark may look inside; the product never does
+    workers = sorted((pool._processes or {}) if pool is not None else {})
+    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    out = {
+        "pipeline process (fetch, file, Prefect client)": _cpu_s(os.getpid()),
+        "extraction workers": sum(_cpu_s(w) for w in workers),
+        "forkserver": _cpu_s(server) if server else 0.0,
+        "benchmark's web sites": _cpu_s(site_pid),
+    }
+    if prefect_pid is not None:
+        out["Prefect server"] = sum(_cpu_s(p) for p in [prefect_pid, *_descendants(prefect_pid)])
+    return out
+
+
 def worker_peaks_mb() -> str:
     """Peak RSS (VmHWM) of each live extraction worker. They are children of the
     forkserver, not of this process, so RUSAGE_CHILDREN never sees them."""
@@ -279,11 +323,15 @@ def main() -> None:
         label = "poll-feeds flow on a Prefect server"
     try:
         timing.reset()
+        prefect_pid = proc.pid if proc is not None else None
+        by_process = cpu_by_process(site.pid, prefect_pid)
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         summary = runner()
         wall = time.perf_counter() - start
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        after = cpu_by_process(site.pid, prefect_pid)
+        by_process = {k: after[k] - by_process.get(k, 0.0) for k in after}
         parent_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
             cpu_after.ru_stime - cpu_before.ru_stime
         )
@@ -304,6 +352,13 @@ def main() -> None:
         f"CPU of the pipeline's own process (fetching, filing, Prefect client): "
         f"{parent_cpu:.1f} s = {1000 * parent_cpu / max(done, 1):.1f} ms/article"
     )
+    total = sum(by_process.values())
+    print(
+        f"CPU by process during the run ({total:.1f} s = {1000 * total / max(done, 1):.1f}"
+        f" ms/article; the two cores give {2 * wall:.1f} s):"
+    )
+    for who, seconds in by_process.items():
+        print(f"  {who:<48} {seconds:6.1f} s {1000 * seconds / max(done, 1):6.1f} ms/article")
     print("where the time goes (worker stages are CPU seconds summed over processes):")
     print(timing.format_table(wall))
 

@@ -8,15 +8,21 @@ bounded thread pool, each feed's failure isolated) and one task per *batch* of
 entries (``poll.batch_size``); inside a batch the library fetches on threads
 with per-host limits and extracts on a process pool. A batch starts as soon as
 enough entries are queued, while the remaining feeds are still being polled, so
-the extraction workers do not idle through the feed phase. Batches run one after
-the other: the library already uses every core, and two batches of one run
-racing each other would only make near-duplicate detection harder.
+the extraction workers do not idle through the feed phase, and the next batch
+starts before the current one ends (``BATCHES_IN_FLIGHT``), so they do not idle
+at batch boundaries either. Filing is serialised by the library's filing lock,
+so overlapping batches cannot both file one story.
 
 Timeouts: every HTTP request carries its own connect/read/total timeouts (the
-library's Fetcher), which is what bounds a feed task; Prefect cannot interrupt a
-task blocked on a worker thread, so feed tasks carry no Prefect timeout of their
-own. Batches run on the flow's main thread, where Prefect's timeout does
-interrupt, and get one sized to the batch (:func:`flows.shared.batch_timeout_s`).
+library's Fetcher), which is what bounds a feed task, and every page analysis
+has its own limit (``extraction.timeout_s``: the stuck worker is killed), which
+with the fetch timeouts bounds a batch. Feed and batch tasks run on worker
+threads, where a Prefect timeout cannot interrupt a blocked call, so they carry
+none of their own (Prefect warns on every such task run).
+
+Parameters are passed ``quote()``-d: Prefect otherwise walks every field of
+every entry of a batch (and of the settings) looking for futures, which cost
+more parent CPU than the rest of the task's bookkeeping (measured with py-spy).
 
 Retries happen only for transient errors (:func:`flows.shared.is_transient`):
 the library returns feed and page problems as data, so what retries is mostly
@@ -31,17 +37,18 @@ from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run as current_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import TaskRunNameCallbackWithParameters
+from prefect.utilities.annotations import quote
 
 from flows.artifacts import publish_poll
 from flows.limits import ensure_host_limits, host_slot
 from flows.present import filed_by_this_run
 from flows.shared import (
-    batch_timeout_s,
     failed_feed,
     failed_outcomes,
     feed_timeout_s,
@@ -56,6 +63,9 @@ from monitor.records import FeedEntry, Outcome, utcnow
 
 #: Feeds polled at once by one flow run (the library caps requests per host too).
 MAX_FEED_THREADS = 8
+#: Batch tasks running at once: the next one fetches while the current one's last
+#: pages are extracted, so the workers never drain between batches.
+BATCHES_IN_FLIGHT = 2
 #: The report artifact covers this much history, not just this run.
 REPORT_WINDOW = timedelta(days=1)
 
@@ -121,7 +131,6 @@ def poll_feed(
 @task(
     name="process-batch",
     task_run_name=_named(_batch_task_name),
-    timeout_seconds=1800,
     retries=RETRIES,
     retry_delay_seconds=RETRY_DELAYS,
     retry_condition_fn=retry_if_transient,
@@ -177,48 +186,96 @@ def poll_and_process(
     """
     size = settings.poll.batch_size
     queue: list[FeedEntry] = list(retries)
-    outcomes: list[Outcome] = []
     results: dict[int, pipeline.FeedResult] = {}
-    batches = 0
+    with _Batches(settings) as batches:
 
-    def run_batches(final: bool) -> None:
-        nonlocal batches
-        while len(queue) >= size or (final and queue):
-            batch = tuple(queue[:size])
-            del queue[:size]
-            batches += 1
-            outcomes.extend(process_one_batch(settings, batch, f"{batches} ({len(batch)} entries)"))
+        def run_batches(final: bool) -> None:
+            while len(queue) >= size or (final and queue):
+                batches.start(tuple(queue[:size]))
+                del queue[:size]
 
-    if targets:
-        limits = frozenset(
-            ensure_host_limits({host_of(t.url) for t in targets}, settings.fetch.host_concurrency)
-        )
-        threads = max(1, min(MAX_FEED_THREADS, settings.fetch.workers, len(targets)))
-        with ThreadPoolTaskRunner(max_workers=threads) as runner:  # type: ignore[var-annotated]
-            futures = {
-                runner.submit(poll_feed, {"settings": settings, "feed": t, "limits": limits}): i
-                for i, t in enumerate(targets)
-            }
-            for future in as_completed(list(futures)):
-                i = futures[future]
-                value = future.result(raise_on_failure=False)
-                if isinstance(value, pipeline.FeedResult):
-                    results[i] = value
-                else:
-                    error = value if isinstance(value, BaseException) else RuntimeError(repr(value))
-                    results[i] = failed_feed(targets[i], error)
-                queue.extend(results[i].new_entries)
-                run_batches(final=False)
-    run_batches(final=True)
+        if targets:
+            limits = frozenset(
+                ensure_host_limits(
+                    {host_of(t.url) for t in targets}, settings.fetch.host_concurrency
+                )
+            )
+            threads = max(1, min(MAX_FEED_THREADS, settings.fetch.workers, len(targets)))
+            with ThreadPoolTaskRunner(max_workers=threads) as runner:  # type: ignore[var-annotated]
+                futures: dict[PrefectFuture[Any], int] = {
+                    runner.submit(
+                        poll_feed, {"settings": quote(settings), "feed": t, "limits": limits}
+                    ): i
+                    for i, t in enumerate(targets)
+                }
+                for future in as_completed(list(futures)):
+                    i = futures[future]
+                    value = future.result(raise_on_failure=False)
+                    if isinstance(value, pipeline.FeedResult):
+                        results[i] = value
+                    else:
+                        error = (
+                            value if isinstance(value, BaseException) else RuntimeError(repr(value))
+                        )
+                        results[i] = failed_feed(targets[i], error)
+                    queue.extend(results[i].new_entries)
+                    run_batches(final=False)
+        run_batches(final=True)
+        outcomes = batches.finish()
     return [results[i] for i in sorted(results)], outcomes
 
 
-def process_one_batch(
-    settings: Settings, batch: tuple[FeedEntry, ...], label: str
+class _Batches:
+    """Batch tasks, ``BATCHES_IN_FLIGHT`` at a time, in the order they were started.
+
+    One batch at a time drained the pipeline at every batch boundary: the last pages
+    of a batch were extracted while no page of the next one was being fetched, and the
+    next one's first pages were fetched while the workers idled. With the next batch
+    already running, its pages queue behind the current one's in the same worker pool.
+    Filing stays serialised (the filing lock), so a story reposted across two batches
+    is still caught. A crashed batch becomes failed outcomes kept for a retry.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=BATCHES_IN_FLIGHT)
+        self.running: list[tuple[PrefectFuture[Any], tuple[FeedEntry, ...]]] = []
+        self.outcomes: list[Outcome] = []
+        self.count = 0
+
+    def __enter__(self) -> _Batches:
+        self.runner.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.runner.__exit__(*exc)
+
+    def start(self, batch: tuple[FeedEntry, ...]) -> None:
+        while len(self.running) >= BATCHES_IN_FLIGHT:
+            self._collect_oldest()
+        self.count += 1
+        params = {
+            "settings": quote(self.settings),
+            "entries": quote(batch),
+            "label": f"{self.count} ({len(batch)} entries)",
+        }
+        self.running.append((self.runner.submit(process_batch, params), batch))
+
+    def finish(self) -> list[Outcome]:
+        while self.running:
+            self._collect_oldest()
+        return self.outcomes
+
+    def _collect_oldest(self) -> None:
+        future, batch = self.running.pop(0)
+        future.wait()
+        self.outcomes.extend(batch_outcomes(self.settings, batch, future.state))
+
+
+def batch_outcomes(
+    settings: Settings, batch: tuple[FeedEntry, ...], state: State[Any]
 ) -> list[Outcome]:
-    """One batch task; if it crashes, its entries are failed outcomes kept for a retry."""
-    task_fn = process_batch.with_options(timeout_seconds=batch_timeout_s(settings, len(batch)))
-    state = task_fn(settings, batch, label, return_state=True)
+    """A finished batch task's outcomes; if it crashed, its entries as failed outcomes."""
     value = state.result(raise_on_failure=False)
     if isinstance(value, pipeline.BatchResult):
         return list(value.outcomes)
