@@ -87,15 +87,28 @@ def analyze(
     return Analysis(article=article, judgement=judgement, fingerprint=fp, timings=timings)
 
 
-def _warm_up() -> None:
-    """Imports and caches built in the worker before the first page arrives."""
-    import trafilatura  # noqa: F401
+_WARM_PAGE = Page(
+    url="http://warm-up.invalid/",
+    final_url="http://warm-up.invalid/",
+    status_code=200,
+    body=b"<html><head><title>newsmon</title></head><body><article><h1>newsmon</h1>"
+    + b"<p>newsmon warms up its extraction libraries on this paragraph of text.</p>" * 8
+    + b"</article></body></html>",
+)
 
+
+def warm_up() -> None:
+    """Imports, models and first-use caches, built before the first page arrives.
+
+    Run by the forkserver (:mod:`monitor.worker_preload`), so workers inherit them;
+    again in each worker as its initializer, where it then costs nothing.
+    """
     from monitor import language
 
-    # Loads the language model now (~1.4 s) rather than on the first page; it needs
-    # a text long enough to be worth identifying.
+    # The language model (~0.9 s) needs a text long enough to be worth identifying.
     language.detect_language("newsmon loads its language identification model here. " * 3)
+    with contextlib.suppress(Exception):  # first-call caches of trafilatura and htmldate
+        extract.extract_article(_WARM_PAGE)
 
 
 _pool: ProcessPoolExecutor | None = None
@@ -121,8 +134,8 @@ def get_pool(settings: ExtractionSettings) -> ProcessPoolExecutor:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["monitor.analysis"])
-            _pool = ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_warm_up)
+            ctx.set_forkserver_preload(["monitor.worker_preload"])
+            _pool = ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=warm_up)
             _pool_size = size
         return _pool
 
