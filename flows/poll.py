@@ -20,9 +20,8 @@ with the fetch timeouts bounds a batch. Feed and batch tasks run on worker
 threads, where a Prefect timeout cannot interrupt a blocked call, so they carry
 none of their own (Prefect warns on every such task run).
 
-Parameters are passed ``quote()``-d: Prefect otherwise walks every field of
-every entry of a batch (and of the settings) looking for futures, which cost
-more parent CPU than the rest of the task's bookkeeping (measured with py-spy).
+Large parameters (settings, a batch's entries, a run's summary) are passed
+through :func:`unwalked`, so Prefect does not walk them looking for futures.
 
 Retries happen only for transient errors (:func:`flows.shared.is_transient`):
 the library returns feed and page problems as data, so what retries is mostly
@@ -33,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -61,6 +60,8 @@ from monitor import pipeline
 from monitor.config import Settings, load_settings
 from monitor.records import FeedEntry, Outcome, utcnow
 
+T = TypeVar("T")
+
 #: Feeds polled at once by one flow run (the library caps requests per host too).
 MAX_FEED_THREADS = 8
 #: Batch tasks running at once: the next one fetches while the current one's last
@@ -73,6 +74,17 @@ REPORT_WINDOW = timedelta(days=1)
 #: records, never worth hashing for a cache, and results stay in memory.
 RETRIES = 2
 RETRY_DELAYS = [2.0, 10.0]
+
+
+def unwalked(value: T) -> T:
+    """``quote(value)``, typed as the value itself, which is what the task receives.
+
+    Prefect walks every task parameter (twice per task run) and every flow result
+    looking for futures; a batch of entries or a run's summary cost it more parent
+    CPU than the rest of the task's bookkeeping (measured with py-spy). Quoted,
+    it is not walked; none of these parameters ever holds a future.
+    """
+    return cast(T, quote(value))
 
 
 def _named(fn: Callable[[dict[str, Any]], str]) -> TaskRunNameCallbackWithParameters:
@@ -204,7 +216,7 @@ def poll_and_process(
             with ThreadPoolTaskRunner(max_workers=threads) as runner:  # type: ignore[var-annotated]
                 futures: dict[PrefectFuture[Any], int] = {
                     runner.submit(
-                        poll_feed, {"settings": quote(settings), "feed": t, "limits": limits}
+                        poll_feed, {"settings": unwalked(settings), "feed": t, "limits": limits}
                     ): i
                     for i, t in enumerate(targets)
                 }
@@ -255,8 +267,8 @@ class _Batches:
             self._collect_oldest()
         self.count += 1
         params = {
-            "settings": quote(self.settings),
-            "entries": quote(batch),
+            "settings": unwalked(self.settings),
+            "entries": unwalked(batch),
             "label": f"{self.count} ({len(batch)} entries)",
         }
         self.running.append((self.runner.submit(process_batch, params), batch))
@@ -325,7 +337,7 @@ def poll_feeds(feeds: list[str] | None = None) -> pipeline.PollSummary:
     logger = get_run_logger()
     settings = load_settings()
     started = utcnow()
-    targets, retries = plan_poll(settings, feeds)
+    targets, retries = plan_poll(unwalked(settings), feeds)
     run_name = "poll " + feeds_label([t.name or short_url(t.url, 40) for t in targets])
     if not feeds:
         _rename_run(run_name)
@@ -334,7 +346,7 @@ def poll_feeds(feeds: list[str] | None = None) -> pipeline.PollSummary:
     results, outcomes = poll_and_process(settings, targets, retries)
 
     summary = pipeline.summarize(results, outcomes, started)
-    record_run(settings, summary)
+    record_run(unwalked(settings), unwalked(summary))
     publish_poll(summary, run_name, report_markdown(settings, summary))
     notify(settings, summary.outcomes, run_name)
     logger.info(summary.as_text())

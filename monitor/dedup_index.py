@@ -26,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Select, Table, delete, func, select
+from sqlalchemy import Select, Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import DedupSettings
@@ -38,6 +39,7 @@ from monitor.sketch import EXCERPT_CHARS, Fingerprint, fingerprint, tokens
 from monitor.verify import Comparison, compare
 
 COUNTED = (Status.FILED.value, Status.OFF_STORY.value, Status.REVIEW.value, Status.DUPLICATE.value)
+_ARTICLES: Table = ArticleRow.__table__  # type: ignore[assignment]
 OVERRIDE_KIND = "dedup"
 NOT_DUPLICATE = "not_duplicate"
 DUPLICATE_OF = "duplicate_of"
@@ -127,10 +129,8 @@ def _by_hash(
     ``min_words`` the titles must agree too. Reads four columns, not the rows:
     exact reposts are the commonest case and their texts are never needed.
     """
-    query = hash_query(fp.text_hash, since, canonical_url).with_only_columns(
-        ArticleRow.id, ArticleRow.canonical_url, ArticleRow.title, ArticleRow.duplicate_of_id
-    )
-    for id_, url, title, parent in session.execute(query):
+    params = {"digest": fp.text_hash, "since": since, "url": canonical_url}
+    for id_, url, title, parent in session.execute(_hash_columns_query(), params):
         if fp.words >= settings.min_words or normalize_title(title) == fp.title:
             row = session.get(ArticleRow, parent) if parent is not None else None
             if row is not None:
@@ -140,6 +140,28 @@ def _by_hash(
                 original_id=id_, original_url=url, method="exact_hash", score=100.0, threshold=100.0
             )
     return None
+
+
+@lru_cache(maxsize=1)
+def _hash_columns_query() -> Select[int, str, str, int | None]:
+    """:func:`hash_query`'s four columns, built once with bound parameters, on the table.
+
+    It runs for every filed article; building the statement, keying it for the
+    compiled cache and the ORM's result handling cost several times the query
+    itself on SQLite (py-spy on ``benchmarks/pipeline.py``).
+    """
+    c = _ARTICLES.c
+    return (
+        select(c.id, c.canonical_url, c.title, c.duplicate_of_id)
+        .where(
+            c.text_hash == bindparam("digest"),
+            c.status.in_(COUNTED),
+            c.first_seen_at >= bindparam("since"),
+            c.canonical_url != bindparam("url"),
+        )
+        .order_by(c.first_seen_at, c.id)
+        .limit(10)
+    )
 
 
 def candidate_query(keys: Sequence[int], since_day: int, limit: int) -> Select[int, int]:
