@@ -213,6 +213,7 @@ def _page_metadata(tree: HtmlElement, url: str) -> Document:
                 meta.sitename = meta.sitename.title()
         elif meta.url and (match := META_URL.match(meta.url)):
             meta.sitename = match[1]
+        meta.filedate = date_config.get("max_date")
         meta.clean_and_trim()
     except Exception as exc:  # hostile markup: no metadata, the body may still come
         LOGGER.warning("metadata failed on %s: %s: %s", url, type(exc).__name__, exc)
