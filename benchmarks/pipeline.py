@@ -32,11 +32,14 @@ import tempfile
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import sites  # noqa: E402  (benchmarks/, beside this script)
+
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/newsmon_bench_prefect"
 
@@ -54,47 +57,22 @@ def serve(
     items = [(c, i) for c in range(copies + 1) for i in ids]
     per_feed = -(-len(items) // n_feeds)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def route(path: str, base: str) -> sites.Response:
+        if path.startswith("/feed/"):
+            f = int(path.split("/")[-1].split(".")[0])
+            port = base.rsplit(":", 1)[1]
+            chunk = items[f * per_feed : (f + 1) * per_feed]
+            links = (
+                (i, f"http://127.0.0.{1 + k % n_hosts}:{port}/c{c}/{i}.html", None)
+                for k, (c, i) in enumerate(chunk)
+            )
+            return sites.rss("bench", base, links), "application/rss+xml", {}
+        if path.endswith(".html"):
+            body = pages[path.rsplit("/", 1)[1][:-5]]
+            return body, "text/html; charset=utf-8", {"Content-Encoding": "gzip"}
+        return None
 
-        def do_GET(self) -> None:
-            port = self.server.server_address[1]
-            base = f"http://127.0.0.1:{port}"
-            headers = {}
-            if self.path.startswith("/feed/"):
-                f = int(self.path.split("/")[-1].split(".")[0])
-                chunk = items[f * per_feed : (f + 1) * per_feed]
-                body = (
-                    "<?xml version='1.0'?><rss version='2.0'><channel><title>bench</title>"
-                    f"<link>{base}</link><description>d</description>"
-                    + "".join(
-                        f"<item><title>{i}</title><link>http://127.0.0.{1 + k % n_hosts}:"
-                        f"{port}/c{c}/{i}.html</link></item>"
-                        for k, (c, i) in enumerate(chunk)
-                    )
-                    + "</channel></rss>"
-                ).encode()
-                ctype = "application/rss+xml"
-            elif self.path.endswith(".html"):
-                body = pages[self.path.rsplit("/", 1)[1][:-5]]
-                ctype = "text/html; charset=utf-8"
-                headers["Content-Encoding"] = "gzip"
-            elif self.path == "/robots.txt":
-                body, ctype = b"User-agent: *\nAllow: /\n", "text/plain"
-            else:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
+    Handler = sites.handler(route, keep_alive=True)
     first = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     port = first.server_address[1]
     others = [ThreadingHTTPServer((f"127.0.0.{h}", port), Handler) for h in range(2, n_hosts + 1)]
@@ -189,10 +167,6 @@ def start_prefect(tmp: str) -> tuple[subprocess.Popen[bytes], str, float]:
     raise SystemExit("Prefect server did not start within 180 s")
 
 
-def rss_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
-
-
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of a live process, its waited-for children included."""
     try:
@@ -235,24 +209,6 @@ def cpu_by_process(site_pid: int, prefect_pid: int | None) -> dict[str, float]:
     if prefect_pid is not None:
         out["Prefect server"] = sum(_cpu_s(p) for p in [prefect_pid, *_descendants(prefect_pid)])
     return out
-
-
-def worker_peaks_mb() -> str:
-    """Peak RSS (VmHWM) of each live extraction worker. They are children of the
-    forkserver, not of this process, so RUSAGE_CHILDREN never sees them."""
-    from monitor import analysis
-
-    pool = analysis._pool  # the benchmark may look inside; the product never does
-    peaks = []
-    for pid in sorted((pool._processes or {}) if pool is not None else {}):
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peaks.append(f"{int(line.split()[1]) / 1024:.0f} MB")
-    return ", ".join(peaks) or "n/a (run in this process)"
 
 
 def main() -> None:
@@ -345,8 +301,8 @@ def main() -> None:
     print(f"  outcomes: {json.dumps(dict(summary.counts))}")
     print(f"ratio pipeline / single-process extraction: {rate / base_rate:.2f}  (target >= 1.6)")
     print(
-        f"peak RSS: parent {rss_mb(resource.RUSAGE_SELF):.0f} MB, "
-        f"extraction workers {worker_peaks_mb()}"
+        f"peak RSS: parent {sites.rss_mb():.0f} MB, extraction workers "
+        + (", ".join(f"{mb:.0f} MB" for mb in sites.worker_peaks_mb()) or "n/a")
     )
     print(
         f"CPU of the pipeline's own process (fetching, filing, Prefect client): "

@@ -13,15 +13,16 @@ entries shows.
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sites
 
 from monitor import pipeline
 from monitor.config import load_settings
@@ -74,61 +75,21 @@ def article(n: int) -> bytes:
 def serve(entries: int, feeds: int) -> ThreadingHTTPServer:
     per_feed = entries // feeds
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
-            if self.path.startswith("/feed/"):
-                f = int(self.path.split("/")[-1].split(".")[0])
-                items = "".join(
-                    f"<item><title>Story number {n}</title><link>{base}/a/{n}.html</link>"
-                    f"<guid>{base}/a/{n}</guid></item>"
-                    for n in range(f * per_feed, (f + 1) * per_feed)
-                )
-                body = (
-                    f"<?xml version='1.0'?><rss version='2.0'><channel><title>F{f}</title>"
-                    f"<link>{base}</link><description>d</description>{items}</channel></rss>"
-                ).encode()
-                ctype = "application/rss+xml"
-            elif self.path.startswith("/a/"):
-                body, ctype = article(int(self.path[3:].split(".")[0])), "text/html; charset=utf-8"
-            elif self.path == "/robots.txt":
-                body, ctype = b"User-agent: *\nAllow: /\n", "text/plain"
-            else:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def route(path: str, base: str) -> sites.Response:
+        if path.startswith("/feed/"):
+            f = int(path.split("/")[-1].split(".")[0])
+            items = (
+                (f"Story number {n}", f"{base}/a/{n}.html", f"{base}/a/{n}")
+                for n in range(f * per_feed, (f + 1) * per_feed)
+            )
+            return sites.rss(f"F{f}", base, items), "application/rss+xml", {}
+        if path.startswith("/a/"):
+            return article(int(path[3:].split(".")[0])), "text/html; charset=utf-8", {}
+        return None
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), sites.handler(route))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
-
-
-def worker_peaks_mb() -> list[float]:
-    """Peak RSS of the live extraction workers, read from /proc (they are not reaped yet)."""
-    from monitor import analysis
-
-    pool = analysis._pool
-    peaks = []
-    for proc in getattr(pool, "_processes", {}).values():
-        try:
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peaks.append(int(line.split()[1]) / 1024)
-    return peaks
 
 
 def main() -> None:
@@ -156,16 +117,16 @@ def main() -> None:
         start = time.perf_counter()
         quarter = max(1, args.feeds // 4)
         first = pipeline.run_poll(settings, only=[f.url for f in settings.feeds[:quarter]])
-        rss_quarter = rss_mb()
+        rss_quarter = sites.rss_mb()
         rest = pipeline.run_poll(settings, only=[f.url for f in settings.feeds[quarter:]])
         elapsed = time.perf_counter() - start
-        workers = worker_peaks_mb()
+        workers = sites.worker_peaks_mb()
         pipeline.close_resources()
     server.shutdown()
     done = len(first.outcomes) + len(rest.outcomes)
     print(f"entries processed: {done} in {elapsed:.1f} s ({done / elapsed:.1f}/s)")
     print(f"peak RSS parent after {len(first.outcomes)} entries: {rss_quarter:.0f} MB")
-    print(f"peak RSS parent after {done} entries: {rss_mb():.0f} MB")
+    print(f"peak RSS parent after {done} entries: {sites.rss_mb():.0f} MB")
     shown = ", ".join(f"{mb:.0f} MB" for mb in workers) or "none found"
     print(f"peak RSS of each extraction worker (VmHWM): {shown}")
     print(f"target: parent peak <= 400 MB for {args.entries} entries")

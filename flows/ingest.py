@@ -12,13 +12,12 @@ through the retries) fails the run.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_run
 
 from flows.artifacts import publish_verdict
-from flows.poll import RETRIES, RETRY_DELAYS, notify
+from flows.poll import TASK_OPTIONS, notify
 from flows.present import verdict
-from flows.shared import batch_timeout_s, retry_if_transient, short_url
+from flows.shared import batch_timeout_s, short_url
 from monitor import pipeline
 from monitor.config import Settings, load_settings
 from monitor.records import Outcome
@@ -35,11 +34,7 @@ def _ingest_run_name() -> str:
 @task(
     name="ingest-page",
     timeout_seconds=300,
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
-    persist_result=False,
+    **TASK_OPTIONS,
 )
 def ingest_page(settings: Settings, url: str, dry_run: bool, force: bool) -> Outcome:
     return pipeline.ingest_url(settings, url, dry_run=dry_run, force=force)

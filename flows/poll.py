@@ -74,6 +74,13 @@ REPORT_WINDOW = timedelta(days=1)
 #: records, never worth hashing for a cache, and results stay in memory.
 RETRIES = 2
 RETRY_DELAYS = [2.0, 10.0]
+TASK_OPTIONS: dict[str, Any] = {
+    "retries": RETRIES,
+    "retry_delay_seconds": RETRY_DELAYS,
+    "retry_condition_fn": retry_if_transient,
+    "cache_policy": NO_CACHE,
+    "persist_result": False,
+}
 
 
 def unwalked(value: T) -> T:
@@ -108,11 +115,7 @@ def _batch_task_name(parameters: dict[str, Any]) -> str:
 @task(
     name="plan-poll",
     timeout_seconds=300,
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
-    persist_result=False,
+    **TASK_OPTIONS,
 )
 def plan_poll(
     settings: Settings, only: Sequence[str] | None
@@ -126,11 +129,7 @@ def plan_poll(
 @task(
     name="poll-feed",
     task_run_name=_named(_feed_task_name),
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
-    persist_result=False,
+    **TASK_OPTIONS,
 )
 def poll_feed(
     settings: Settings, feed: pipeline.FeedTarget, limits: frozenset[str] = frozenset()
@@ -143,11 +142,7 @@ def poll_feed(
 @task(
     name="process-batch",
     task_run_name=_named(_batch_task_name),
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
-    persist_result=False,
+    **TASK_OPTIONS,
 )
 def process_batch(
     settings: Settings, entries: tuple[FeedEntry, ...], label: str = ""
@@ -158,11 +153,7 @@ def process_batch(
 @task(
     name="record-run",
     timeout_seconds=120,
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
-    persist_result=False,
+    **TASK_OPTIONS,
 )
 def record_run(settings: Settings, summary: pipeline.PollSummary) -> None:
     pipeline.record_run(settings, summary)

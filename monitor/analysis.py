@@ -20,7 +20,9 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from monitor import dedup, extract, relevance, urls
+# ``sketch``, not ``dedup``: the workers need the fingerprint, not the database half
+# of dedup, and importing SQLAlchemy cost each forkserver 0.3 s of CPU.
+from monitor import extract, relevance, sketch, urls
 from monitor.config import ExtractionSettings
 from monitor.errors import BadInputError, MonitorError
 from monitor.records import Article, FeedEntry, Judgement, Page
@@ -32,7 +34,7 @@ class Analysis:
 
     article: Article
     judgement: Judgement
-    fingerprint: dedup.Fingerprint
+    fingerprint: sketch.Fingerprint
     timings: tuple[tuple[str, float], ...] = ()
 
 
@@ -78,7 +80,7 @@ def analyze(
     extracted = time.perf_counter()
     judgement = judge_text(story_paths, article.title, article.text)
     judged = time.perf_counter()
-    fp = dedup.fingerprint(article.title, article.text)
+    fp = sketch.fingerprint(article.title, article.text)
     timings = (
         ("worker: extract", extracted - start),
         ("worker: relevance", judged - extracted),
