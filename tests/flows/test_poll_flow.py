@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from prefect_harness import PrefectServer, free_port, write_config
+from prefect_harness import PrefectServer, free_port, wait_for, write_config
 from sqlalchemy import func, select
 
 from monitor.db import ArticleRow, open_database, session_factory
@@ -88,6 +88,41 @@ def test_poll_feeds_files_seeds_catches_reposts_and_isolates_a_dead_feed(
     # Feed tasks took a slot of a per-host Prefect limit (the scale-out guard).
     limits = prefect_api.api("POST", "/v2/concurrency_limits/filter", json={"limit": 200})
     assert any(lim["name"] == "newsmon-host-127.0.0.1" for lim in limits)
+
+
+def test_batches_overlap_and_a_repost_in_a_later_batch_is_still_caught(
+    prefect_api: PrefectServer, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two batch tasks run at once (the workers must not drain between batches), yet
+    filing stays serialised: with batches of two entries, the originals and their
+    reposts land in different, overlapping batches and every repost is still caught."""
+    from flows.poll import BATCHES_IN_FLIGHT, poll_feeds
+
+    with serve_demo() as site:
+        feeds = [site.feed_url("originals"), site.feed_url("reposts")]
+        config = write_config(tmp_path / "feeds.yaml", feeds=feeds, poll={"batch_size": 2})
+        monkeypatch.setenv("MONITOR_CONFIG", str(config))
+        monkeypatch.setenv("MONITOR_DATABASE_URL", db_url)
+        state = poll_feeds(return_state=True)
+
+    assert state.is_completed(), state.message
+    assert dict(state.result().counts) == {"filed": 5, "off_story": 3, "duplicate": 5}
+
+    run_id = str(state.state_details.flow_run_id)
+    body = {"flow_runs": {"id": {"any_": [run_id]}}, "limit": 200}
+
+    def batch_runs() -> list[dict[str, object]] | None:
+        runs = prefect_api.api("POST", "/task_runs/filter", json=body)
+        batches = [r for r in runs if str(r["name"]).startswith("process-batch")]
+        done = len(batches) == 7 and all(r["end_time"] for r in batches)  # 13 entries / 2
+        return batches if done else None
+
+    batches = sorted(wait_for(batch_runs, 30, "the batch task runs"), key=lambda r: r["start_time"])
+    overlapping = max(
+        sum(1 for o in batches if o["start_time"] <= b["start_time"] < o["end_time"])
+        for b in batches
+    )
+    assert overlapping == BATCHES_IN_FLIGHT
 
 
 def test_poll_feeds_with_nothing_due_completes_quietly(
