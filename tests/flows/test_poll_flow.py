@@ -125,6 +125,54 @@ def test_batches_overlap_and_a_repost_in_a_later_batch_is_still_caught(
     assert overlapping == BATCHES_IN_FLIGHT
 
 
+def test_a_crashed_batch_fails_its_entries_for_a_retry_and_the_others_are_filed(
+    prefect_api: PrefectServer, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch task that crashes (a bug, not a page problem) turns its entries into
+    failed outcomes stored for a retry; the overlapping batches still file theirs."""
+    from flows.poll import poll_feeds
+    from monitor import pipeline
+
+    real = pipeline.process_entries
+    doomed = {"/articles/002_"}  # the batch holding this entry crashes
+
+    def crashing(settings: object, entries: tuple[object, ...]) -> pipeline.BatchResult:
+        if any(any(word in str(getattr(e, "link", "")) for word in doomed) for e in entries):
+            raise ValueError("boom")
+        return real(settings, entries)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "process_entries", crashing)
+    with serve_demo() as site:
+        config = write_config(
+            tmp_path / "feeds.yaml", feeds=[site.feed_url("originals")], poll={"batch_size": 2}
+        )
+        monkeypatch.setenv("MONITOR_CONFIG", str(config))
+        monkeypatch.setenv("MONITOR_DATABASE_URL", db_url)
+        state = poll_feeds(return_state=True)
+
+    assert state.is_completed(), state.message
+    outcomes = state.result().outcomes
+    failed = [o for o in outcomes if o.status.value == "failed"]
+    assert len(outcomes) == 8
+    assert failed, "no batch crashed: the demo feed's links changed"
+    assert all(o.reason == "task_failed: ValueError: boom" for o in failed)
+    assert len(failed) in (1, 2)  # one batch of at most two
+
+    engine = open_database(db_url)
+    try:
+        with session_factory(engine)() as session:
+            rows = {
+                r.url: (r.status, r.fail_reason or "")
+                for r in session.execute(select(ArticleRow)).scalars()
+            }
+    finally:
+        engine.dispose()
+    for outcome in failed:
+        status, reason = rows[outcome.url]
+        assert status == "failed" and "boom" in reason
+    assert sum(1 for status, _ in rows.values() if status != "failed") == 8 - len(failed)
+
+
 def test_poll_feeds_with_nothing_due_completes_quietly(
     prefect_api: PrefectServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
