@@ -279,6 +279,8 @@ def main() -> None:
         label = "poll-feeds flow on a Prefect server"
     try:
         timing.reset()
+        before_mb = sites.rss_mb()
+        fresh_peak = sites.reset_peak_rss()  # the baseline's own peak is not the pipeline's
         prefect_pid = proc.pid if proc is not None else None
         by_process = cpu_by_process(site.pid, prefect_pid)
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -301,7 +303,9 @@ def main() -> None:
     print(f"  outcomes: {json.dumps(dict(summary.counts))}")
     print(f"ratio pipeline / single-process extraction: {rate / base_rate:.2f}  (target >= 1.6)")
     print(
-        f"peak RSS: parent {sites.rss_mb():.0f} MB, extraction workers "
+        f"peak RSS during the run: parent {sites.peak_rss_mb():.0f} MB"
+        + ("" if fresh_peak else " (since start)")
+        + f" (before it: peak {before_mb:.0f} MB), extraction workers "
         + (", ".join(f"{mb:.0f} MB" for mb in sites.worker_peaks_mb()) or "n/a")
     )
     print(

@@ -67,6 +67,24 @@ def rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
+def reset_peak_rss() -> bool:
+    """Start this process's peak RSS (VmHWM) afresh, so a later :func:`peak_rss_mb`
+    covers only what ran since (Linux; False where the kernel does not allow it)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since start, or since :func:`reset_peak_rss`."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return rss_mb()
+
+
 def worker_peaks_mb() -> list[float]:
     """Peak RSS (VmHWM) of each live extraction worker. They are children of the
     forkserver, not of this process, so RUSAGE_CHILDREN never sees them."""
