@@ -26,6 +26,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     create_engine,
     event,
@@ -131,6 +132,11 @@ class ArticleRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     human_verdict: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+#: The articles table itself, for the Core statements of the per-article hot path
+#: (filing, the exact-hash lookup): they skip the ORM's per-statement work.
+ARTICLES_TABLE: Table = ArticleRow.__table__  # type: ignore[assignment]
 
 
 class DedupKeyRow(Base):

@@ -32,14 +32,13 @@ from sqlalchemy import Select, Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import DedupSettings
-from monitor.db import ArticleRow, DedupKeyRow, OverrideRow
+from monitor.db import ARTICLES_TABLE, ArticleRow, DedupKeyRow, OverrideRow
 from monitor.normalize import normalize_text, normalize_title
 from monitor.records import DedupDecision, Status, as_utc
 from monitor.sketch import EXCERPT_CHARS, Fingerprint, fingerprint, tokens
 from monitor.verify import Comparison, compare
 
 COUNTED = (Status.FILED.value, Status.OFF_STORY.value, Status.REVIEW.value, Status.DUPLICATE.value)
-_ARTICLES: Table = ArticleRow.__table__  # type: ignore[assignment]
 OVERRIDE_KIND = "dedup"
 NOT_DUPLICATE = "not_duplicate"
 DUPLICATE_OF = "duplicate_of"
@@ -105,19 +104,11 @@ def _decision(
     )
 
 
-def hash_query(digest: str, since: datetime, canonical_url: str) -> Select[ArticleRow]:
-    """Counted articles in the window with this normalized-text hash, earliest first."""
-    return (
-        select(ArticleRow)
-        .where(
-            ArticleRow.text_hash == digest,
-            ArticleRow.status.in_(COUNTED),
-            ArticleRow.first_seen_at >= since,
-            ArticleRow.canonical_url != canonical_url,
-        )
-        .order_by(ArticleRow.first_seen_at, ArticleRow.id)
-        .limit(10)
-    )
+def hash_query(
+    digest: str, since: datetime, canonical_url: str
+) -> Select[int, str, str, int | None]:
+    """The exact-hash lookup :func:`_by_hash` runs, with these values bound (for EXPLAIN)."""
+    return _hash_columns_query().params(digest=digest, since=since, url=canonical_url)
 
 
 def _by_hash(
@@ -144,13 +135,15 @@ def _by_hash(
 
 @lru_cache(maxsize=1)
 def _hash_columns_query() -> Select[int, str, str, int | None]:
-    """:func:`hash_query`'s four columns, built once with bound parameters, on the table.
+    """Counted articles in the window with a normalized-text hash, earliest first:
+    (id, canonical URL, title, duplicate_of_id).
 
-    It runs for every filed article; building the statement, keying it for the
-    compiled cache and the ORM's result handling cost several times the query
-    itself on SQLite (py-spy on ``benchmarks/pipeline.py``).
+    Built once with bound parameters, on the table: it runs for every filed
+    article, and building the statement, keying it for the compiled cache and
+    the ORM's result handling cost several times the query itself on SQLite
+    (py-spy on ``benchmarks/pipeline.py``).
     """
-    c = _ARTICLES.c
+    c = ARTICLES_TABLE.c
     return (
         select(c.id, c.canonical_url, c.title, c.duplicate_of_id)
         .where(

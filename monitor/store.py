@@ -15,17 +15,16 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, or_, select, text, update
+from sqlalchemy import bindparam, delete, or_, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig, PollSettings
-from monitor.db import ArticleRow, FeedRow, OverrideRow, RunRow
+from monitor.db import ARTICLES_TABLE, ArticleRow, FeedRow, OverrideRow, RunRow
 from monitor.records import Article, DedupDecision, FeedEntry, Judgement, Status, utcnow
 
 _CHUNK = 500
-_ARTICLES: Table = ArticleRow.__table__  # type: ignore[assignment]
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
@@ -215,7 +214,7 @@ def _insert_new_statement(dialect: str) -> Any:
     afresh for every feed, which cost more than the insert (py-spy: ~25 ms a feed)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    table = _ARTICLES
+    table = ARTICLES_TABLE
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(table)
@@ -362,7 +361,7 @@ def upsert_article(
 def _update_open(columns: tuple[str, ...], replace_existing: bool) -> Any:
     """On the table, not the mapped class: the ORM's bulk-update path cost more parent
     CPU than the statement itself (py-spy), and this UPDATE needs none of it."""
-    table = _ARTICLES
+    table = ARTICLES_TABLE
     where = table.c.canonical_url == bindparam("w_url")
     if not replace_existing:
         where = where & table.c.status.in_(sorted(OPEN))
