@@ -25,7 +25,6 @@ import gzip
 import json
 import multiprocessing
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -190,6 +189,9 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+PARENT = "pipeline process (fetch, file, Prefect client)"
+
+
 def cpu_by_process(site_pid: int, prefect_pid: int | None) -> dict[str, float]:
     """CPU seconds so far of every process the run uses. The extraction workers are
     children of the forkserver; the Prefect server is a process tree of its own."""
@@ -201,7 +203,7 @@ def cpu_by_process(site_pid: int, prefect_pid: int | None) -> dict[str, float]:
     workers = sorted((pool._processes or {}) if pool is not None else {})
     server = getattr(forkserver._forkserver, "_forkserver_pid", None)
     out = {
-        "pipeline process (fetch, file, Prefect client)": _cpu_s(os.getpid()),
+        PARENT: _cpu_s(os.getpid()),
         "extraction workers": sum(_cpu_s(w) for w in workers),
         "forkserver": _cpu_s(server) if server else 0.0,
         "benchmark's web sites": _cpu_s(site_pid),
@@ -283,16 +285,11 @@ def main() -> None:
         fresh_peak = sites.reset_peak_rss()  # the baseline's own peak is not the pipeline's
         prefect_pid = proc.pid if proc is not None else None
         by_process = cpu_by_process(site.pid, prefect_pid)
-        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         summary = runner()
         wall = time.perf_counter() - start
-        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         after = cpu_by_process(site.pid, prefect_pid)
         by_process = {k: after[k] - by_process.get(k, 0.0) for k in after}
-        parent_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
-            cpu_after.ru_stime - cpu_before.ru_stime
-        )
     finally:
         if proc is not None:
             proc.terminate()
@@ -308,14 +305,16 @@ def main() -> None:
         + f" (before it: peak {before_mb:.0f} MB), extraction workers "
         + (", ".join(f"{mb:.0f} MB" for mb in sites.worker_peaks_mb()) or "n/a")
     )
+    parent_cpu = by_process[PARENT]
     print(
         f"CPU of the pipeline's own process (fetching, filing, Prefect client): "
         f"{parent_cpu:.1f} s = {1000 * parent_cpu / max(done, 1):.1f} ms/article"
     )
     total = sum(by_process.values())
+    cores = os.cpu_count() or 1
     print(
         f"CPU by process during the run ({total:.1f} s = {1000 * total / max(done, 1):.1f}"
-        f" ms/article; the two cores give {2 * wall:.1f} s):"
+        f" ms/article; the {cores} cores give {cores * wall:.1f} s):"
     )
     for who, seconds in by_process.items():
         print(f"  {who:<48} {seconds:6.1f} s {1000 * seconds / max(done, 1):6.1f} ms/article")
