@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from monitor.db import ArticleRow
 from monitor.records import Status, as_utc, utcnow
-from monitor.views import ItemFilter, filtered, item_date_column, status_counts
+from monitor.views import AnySelect, ItemFilter, filtered, item_date_column, status_counts
 
 GroupBy = Literal["language", "source"]
 #: Series beyond this many are summed into "other" so the legend stays readable.
@@ -56,8 +56,15 @@ class RepostCopy:
 
 @dataclass(frozen=True, slots=True)
 class RepostGroup:
+    """An original and its first copies; ``total`` counts every copy in the period."""
+
     original: ReportItem
     copies: tuple[RepostCopy, ...]
+    total: int = 0
+
+    @property
+    def count(self) -> int:
+        return max(self.total, len(self.copies))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +107,33 @@ class ReportData:
         return dict(self.status_counts).get(str(status), 0)
 
 
-def _item(row: ArticleRow) -> ReportItem:
+#: What :func:`_item` reads: columns, not ORM rows, so no article text is loaded and
+#: the session's identity map does not grow with the period.
+def _item_columns(table: type[ArticleRow]) -> tuple[Any, ...]:
+    return (
+        table.id,
+        table.title,
+        table.url,
+        table.site,
+        table.language,
+        table.published_at,
+        table.first_seen_at,
+        table.relevance,
+    )
+
+
+def _site_name(site: str | None) -> str:
+    return site or "(unknown)"
+
+
+def _item(row: Any) -> ReportItem:
+    """A report item from anything with the columns of :func:`_item_columns`."""
     first_seen = as_utc(row.first_seen_at) or utcnow()
     return ReportItem(
         id=row.id,
         title=row.title.strip() or row.url,
         url=row.url,
-        site=row.site or "(unknown)",
+        site=_site_name(row.site),
         language=row.language,
         date=as_utc(row.published_at) or first_seen,
         first_seen_at=first_seen,
@@ -155,6 +182,7 @@ def build_report(
     story: str | None = None,
     max_filed: int = 500,
     max_reposts: int = 50,
+    max_copies: int = 20,
     max_sources: int = 15,
     now: datetime | None = None,
 ) -> ReportData:
@@ -162,7 +190,10 @@ def build_report(
 
     The story items are the ``filed`` rows; a ``duplicate`` row is one of their
     reposts. Lists are capped (``max_*``) so a report over years stays a page,
-    while the counts and the timeline always cover every row.
+    while the counts and the timeline always cover every row. Memory is bounded
+    by the caps, not by the period: reposts are counted in SQL, and only the
+    groups shown are read (poll runs build this report for their artifact, after
+    thousands of new items).
     """
     flt = ItemFilter(since=since, until=until, story=story)
     counts = status_counts(session, flt)
@@ -170,19 +201,23 @@ def build_report(
     filed_stmt = filtered(
         session,
         ItemFilter(statuses=(Status.FILED.value,), since=since, until=until, story=story),
-        select(ArticleRow),
+        select(*_item_columns(ArticleRow), ArticleRow.story),
     ).order_by(item_date_column().desc(), ArticleRow.id.desc())
     filed_all: list[ReportItem] = []
     stories: set[str] = set()
-    for row in session.scalars(filed_stmt.execution_options(yield_per=1000)):
+    for row in session.execute(filed_stmt.execution_options(yield_per=1000)):
         filed_all.append(_item(row))
         if row.story:
             stories.add(row.story)
-        session.expunge(row)
     series, days = build_timeline(filed_all, by)
 
     reposts, repost_sites, copied_sites, reposts_total = _reposts(
-        session, since=since, until=until, story=story, max_groups=max_reposts
+        session,
+        since=since,
+        until=until,
+        story=story,
+        max_groups=max_reposts,
+        max_copies=max_copies,
     )
     filed_sites = Counter(i.site for i in filed_all)
     sites = set(filed_sites) | set(repost_sites) | set(copied_sites)
@@ -215,41 +250,87 @@ def _reposts(
     until: datetime | None,
     story: str | None,
     max_groups: int,
+    max_copies: int,
 ) -> tuple[tuple[RepostGroup, ...], Counter[str], Counter[str], int]:
-    """Copies first seen in the window, grouped under their originals (any age)."""
+    """Copies first seen in the window, grouped under their originals (any age).
+
+    Counts (copies per site, copies drawn per original site, the total) come from
+    GROUP BY queries; the ``max_groups`` biggest groups are then read with their
+    first ``max_copies`` copies each, so what is held is bounded by the caps.
+    """
     original = aliased(ArticleRow, name="original")
-    stmt = filtered(
-        session,
-        ItemFilter(statuses=(Status.DUPLICATE.value,), since=since, until=until),
-        select(ArticleRow, original).join(original, ArticleRow.duplicate_of_id == original.id),
-    )
-    if story:
-        stmt = stmt.where(original.story == story)
-    groups: dict[int, tuple[ReportItem, list[RepostCopy]]] = {}
+
+    def scoped(stmt: AnySelect) -> AnySelect:
+        stmt = filtered(
+            session,
+            ItemFilter(statuses=(Status.DUPLICATE.value,), since=since, until=until),
+            stmt.select_from(ArticleRow).join(original, ArticleRow.duplicate_of_id == original.id),
+        )
+        return stmt.where(original.story == story) if story else stmt
+
     sites: Counter[str] = Counter()
+    for site, n in session.execute(
+        scoped(select(ArticleRow.site, func.count()).group_by(ArticleRow.site))
+    ):
+        sites[_site_name(site)] += n
     copied: Counter[str] = Counter()
-    total = 0
-    for copy_row, orig_row in session.execute(stmt.order_by(ArticleRow.first_seen_at)):
-        total += 1
-        copy = _item(copy_row)
-        sites[copy.site] += 1
-        if orig_row.id not in groups:
-            groups[orig_row.id] = (_item(orig_row), [])
-        orig = groups[orig_row.id][0]
-        copied[orig.site] += 1
-        groups[orig_row.id][1].append(
-            RepostCopy(
-                copy,
-                copy.first_seen_at - orig.first_seen_at,
-                copy_row.dup_score,
-                copy_row.dup_method,
+    for site, n in session.execute(
+        scoped(select(original.site, func.count()).group_by(original.site))
+    ):
+        copied[_site_name(site)] += n
+    total = sum(sites.values())
+    if not total or max_groups <= 0:
+        return (), sites, copied, total
+
+    size = func.count().label("size")
+    biggest = session.execute(
+        scoped(select(original.id, size))
+        .group_by(original.id, original.first_seen_at)
+        .order_by(size.desc(), original.first_seen_at.desc(), original.id)
+        .limit(max_groups)
+    ).all()
+    ids = [orig_id for orig_id, _ in biggest]
+    originals = {
+        row.id: _item(row)
+        for row in session.execute(select(*_item_columns(ArticleRow)).where(ArticleRow.id.in_(ids)))
+    }
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=ArticleRow.duplicate_of_id,
+            order_by=(ArticleRow.first_seen_at, ArticleRow.id),
+        )
+        .label("rank")
+    )
+    numbered = (
+        scoped(
+            select(
+                *_item_columns(ArticleRow),
+                ArticleRow.duplicate_of_id,
+                ArticleRow.dup_score,
+                ArticleRow.dup_method,
+                rank,
             )
         )
-    ordered = sorted(
-        groups.values(), key=lambda g: (-len(g[1]), -g[0].first_seen_at.timestamp(), g[0].id)
+        .where(ArticleRow.duplicate_of_id.in_(ids))
+        .subquery()
     )
-    out = tuple(RepostGroup(o, tuple(c)) for o, c in ordered[:max_groups])
-    return out, sites, copied, total
+    first_copies = (
+        select(numbered)
+        .where(numbered.c.rank <= max_copies)
+        .order_by(numbered.c.first_seen_at, numbered.c.id)
+    )
+    copies: dict[int, list[RepostCopy]] = {orig_id: [] for orig_id in ids}
+    for row in session.execute(first_copies):
+        copy = _item(row)
+        orig = originals[row.duplicate_of_id]
+        copies[row.duplicate_of_id].append(
+            RepostCopy(copy, copy.first_seen_at - orig.first_seen_at, row.dup_score, row.dup_method)
+        )
+    groups = tuple(
+        RepostGroup(originals[orig_id], tuple(copies[orig_id]), n) for orig_id, n in biggest
+    )
+    return groups, sites, copied, total
 
 
 def format_delay(delay: timedelta) -> str:
@@ -342,6 +423,8 @@ def render_markdown(data: ReportData, *, image_url: str | None = None, max_rows:
                     f"{format_delay(copy.delay)} | {format_similarity(copy.score, copy.method)} |"
                 )
                 orig = "″"
+            if group.count > len(group.copies):
+                lines.append(f"| {orig} | … {group.count - len(group.copies)} more | | |")
     else:
         lines.append("No reposts in this period.")
     return "\n".join(lines) + "\n"

@@ -158,11 +158,13 @@ def _reposts(data: ReportData) -> str:
             f'<td class="num">{escape(format_similarity(c.score, c.method))}</td></tr>'
             for c in group.copies
         )
-        n = len(group.copies)
+        n = group.count
         groups.append(
             f'<div class="group"><div class="orig">{_link(o)}</div>'
             f'<div class="meta">original: {escape(o.site)} {_lang(o.language)} · first seen '
-            f"{o.first_seen_at:%Y-%m-%d %H:%M} UTC · {n} cop{'y' if n == 1 else 'ies'}</div>"
+            f"{o.first_seen_at:%Y-%m-%d %H:%M} UTC · {n} cop{'y' if n == 1 else 'ies'}"
+            + (f" (first {len(group.copies)} shown)" if n > len(group.copies) else "")
+            + "</div>"
             f'<table class="copies">{COPIES_COLS}<thead><tr><th>copy</th><th>first seen</th>'
             '<th class="num">delay</th>'
             f'<th class="num">similarity</th></tr></thead><tbody>{rows}</tbody></table></div>'

@@ -69,6 +69,42 @@ def test_lists_are_capped_but_counts_are_not(session: Session) -> None:
     assert "… and 20 more." in render_markdown(data, max_rows=10)
 
 
+def test_repost_groups_and_copies_are_capped_but_counted(session: Session) -> None:
+    """A poll's report after thousands of copies reads only the groups it shows."""
+    originals = [
+        add_article(
+            session,
+            slug=f"o{g}",
+            site=f"orig{g}.example",
+            first_seen_at=NOW - timedelta(days=2, hours=g),
+        )
+        for g in range(4)
+    ]
+    session.commit()
+    for g, orig in enumerate(originals):
+        for c in range(3 + 4 * g):  # group sizes 3, 7, 11, 15
+            add_article(
+                session, slug=f"o{g}c{c}", site=f"copy{c % 5}.example", status="duplicate",
+                duplicate_of_id=orig.id, dup_method="near_body", dup_score=90.0,
+                first_seen_at=NOW + timedelta(minutes=c),
+            )  # fmt: skip
+    session.commit()
+    data = build_report(session, since=NOW - timedelta(hours=1), max_reposts=2, max_copies=4)
+    assert data.reposts_total == 3 + 7 + 11 + 15
+    assert [g.original.id for g in data.reposts] == [originals[3].id, originals[2].id]
+    assert [g.count for g in data.reposts] == [15, 11]
+    for group in data.reposts:
+        assert [c.item.first_seen_at for c in group.copies] == [
+            NOW + timedelta(minutes=c) for c in range(4)
+        ]
+    sources = {s.site: s for s in data.top_sources}
+    assert sources["orig3.example"].copied == 15 and sources["orig0.example"].copied == 3
+    assert sum(s.reposts for s in sources.values()) == 36
+    html = render_html(data)
+    assert "15 copies (first 4 shown)" in html and "Showing 8 of 36 reposts." in html
+    assert "… 11 more" in render_markdown(data)
+
+
 def test_empty_database_renders(session: Session) -> None:
     data = build_report(session, since=None)
     assert data.filed_total == 0 and data.days == ()
