@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -192,6 +193,47 @@ def _descendants(pid: int) -> list[int]:
 PARENT = "pipeline process (fetch, file, Prefect client)"
 
 
+class Timeline:
+    """CPU of each process sampled every ``step`` seconds during the run: shows where
+    the cores idle (start-up, batch boundaries, the tail) rather than only how much."""
+
+    def __init__(self, sample: Callable[[], dict[str, float]], step: float = 1.0) -> None:
+        self.sample, self.step = sample, step
+        self.rows: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Timeline:
+        self._start = time.perf_counter()
+        self.rows.append((0.0, self.sample()))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.rows.append((time.perf_counter() - self._start, self.sample()))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.step):
+            self.rows.append((time.perf_counter() - self._start, self.sample()))
+
+    def format(self, cores: int) -> str:
+        names = list(self.rows[0][1])
+        short = {PARENT: "parent", "extraction workers": "workers"}
+        head = "  ".join(f"{short.get(n, n.split()[0]):>8}" for n in names)
+        lines = [f"    second  {head}   busy (share of {cores} cores)"]
+        for (t0, a), (t1, b) in zip(self.rows, self.rows[1:], strict=False):
+            dt = max(t1 - t0, 1e-9)
+            used = {n: (b[n] - a.get(n, 0.0)) / dt for n in names}
+            cells = "  ".join(f"{100 * used[n]:7.0f}%" for n in names)
+            busy = sum(used.values()) / cores
+            lines.append(
+                f"  {t0:5.0f}-{t1:<3.0f} {cells}   {'#' * round(20 * busy):<20} {busy:4.0%}"
+            )
+        return "\n".join(lines)
+
+
 def cpu_by_process(site_pid: int, prefect_pid: int | None) -> dict[str, float]:
     """CPU seconds so far of every process the run uses. The extraction workers are
     children of the forkserver; the Prefect server is a process tree of its own."""
@@ -230,7 +272,11 @@ def main() -> None:
     site, port, n_items = serve_in_subprocess(pages, args.copies, args.feeds, args.hosts)
     tmp = tempfile.mkdtemp(prefix="newsmon-bench-")
     cfg = Path(tmp) / "feeds.yaml"
-    feed_urls = [f"http://127.0.0.1:{port}/feed/{f}.xml" for f in range(args.feeds)]
+    # Each site publishes its own feeds, as in a real configuration: feeds are spread
+    # over the sites like the pages (per-host limits apply to feeds too).
+    feed_urls = [
+        f"http://127.0.0.{1 + f % args.hosts}:{port}/feed/{f}.xml" for f in range(args.feeds)
+    ]
     cfg.write_text(
         "poll: {max_entries_per_feed: 100000"
         + (f", batch_size: {args.batch_size}" if args.batch_size else "")
@@ -286,7 +332,8 @@ def main() -> None:
         prefect_pid = proc.pid if proc is not None else None
         by_process = cpu_by_process(site.pid, prefect_pid)
         start = time.perf_counter()
-        summary = runner()
+        with Timeline(lambda: cpu_by_process(site.pid, prefect_pid)) as timeline:
+            summary = runner()
         wall = time.perf_counter() - start
         after = cpu_by_process(site.pid, prefect_pid)
         by_process = {k: after[k] - by_process.get(k, 0.0) for k in after}
@@ -318,6 +365,8 @@ def main() -> None:
     )
     for who, seconds in by_process.items():
         print(f"  {who:<48} {seconds:6.1f} s {1000 * seconds / max(done, 1):6.1f} ms/article")
+    print("CPU by second of the run (100% = one core):")
+    print(timeline.format(cores))
     print("where the time goes (worker stages are CPU seconds summed over processes):")
     print(timing.format_table(wall))
 

@@ -38,7 +38,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
-from prefect.futures import PrefectFuture, as_completed
+from prefect.futures import PrefectConcurrentFuture, PrefectFuture, as_completed
 from prefect.runtime import flow_run as current_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import TaskRunNameCallbackWithParameters
@@ -120,10 +120,9 @@ def _batch_task_name(parameters: dict[str, Any]) -> str:
 def plan_poll(
     settings: Settings, only: Sequence[str] | None
 ) -> tuple[list[pipeline.FeedTarget], list[FeedEntry]]:
-    """Migrate and sync feeds, then pick the feeds due and the pages due a retry."""
-    pipeline.prepare(settings)
-    targets = pipeline.due_feeds(settings, only=only or None)
-    return targets, pipeline.due_retries(settings)
+    """Migrate and sync feeds, pick the feeds due and the pages due a retry, and start
+    the extraction workers if there are any."""
+    return pipeline.plan(settings, only=only or None)
 
 
 @task(
@@ -193,7 +192,9 @@ def poll_and_process(
     with _Batches(settings) as batches:
 
         def run_batches(final: bool) -> None:
-            while len(queue) >= size or (final and queue):
+            # Full batches as entries come; a short one at once if the workers would
+            # otherwise wait (the first feed's entries, a slow feed phase).
+            while len(queue) >= size or (queue and (final or batches.idle())):
                 batches.start(tuple(queue[:size]))
                 del queue[:size]
 
@@ -242,7 +243,7 @@ class _Batches:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=BATCHES_IN_FLIGHT)
-        self.running: list[tuple[PrefectFuture[Any], tuple[FeedEntry, ...]]] = []
+        self.running: list[tuple[PrefectConcurrentFuture[Any], tuple[FeedEntry, ...]]] = []
         self.outcomes: list[Outcome] = []
         self.count = 0
 
@@ -263,6 +264,11 @@ class _Batches:
             "label": f"{self.count} ({len(batch)} entries)",
         }
         self.running.append((self.runner.submit(process_batch, params), batch))
+
+    def idle(self) -> bool:
+        """Fewer batches running than may run: one more would keep the workers fed."""
+        running = sum(1 for future, _ in self.running if not future.wrapped_future.done())
+        return running < BATCHES_IN_FLIGHT
 
     def finish(self) -> list[Outcome]:
         while self.running:

@@ -149,9 +149,9 @@ def _ready(story_paths: tuple[str, ...]) -> None:
 def warm(settings: ExtractionSettings, story_paths: tuple[str, ...]) -> None:
     """Start every worker now, in the background, without waiting for them.
 
-    A worker takes ~1.5 s to start (imports, language model). Called when a poll
-    first finds new entries, that happens while the other feeds are still being
-    polled, instead of in front of the first page. Idempotent per pool.
+    The workers' forkserver takes ~1.5 s to start (imports, language model).
+    Called when a poll knows work is coming, that happens while the feeds are
+    still being polled, instead of in front of the first page. Idempotent per pool.
     """
     global _warmed_pool
     pool = get_pool(settings)
@@ -159,8 +159,15 @@ def warm(settings: ExtractionSettings, story_paths: tuple[str, ...]) -> None:
         if _warmed_pool is pool:
             return
         _warmed_pool = pool
-    for _ in range(process_count(settings)):
-        pool.submit(_ready, story_paths)
+
+    def start() -> None:
+        # submit() forks the workers, and the first fork waits for the forkserver to
+        # finish its preload (about a second): on this thread, nobody else waits.
+        with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile
+            for _ in range(process_count(settings)):
+                pool.submit(_ready, story_paths)
+
+    threading.Thread(target=start, name="newsmon-warm", daemon=True).start()
 
 
 def reset_pool(broken: ProcessPoolExecutor | None = None) -> None:

@@ -206,9 +206,7 @@ def _poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
 
     new = with_session(settings, save, f"save poll of {feed.url}")
     if new:  # pages are coming: start the extraction workers while other feeds are polled
-        from monitor import analysis
-
-        analysis.warm(settings.extraction, tuple(str(p) for p in settings.story_paths))
+        start_workers(settings)
     return FeedResult(
         feed_url=feed.url,
         feed_name=feed.name,
@@ -218,6 +216,35 @@ def _poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
         total_entries=len(poll.entries),
         new_entries=tuple(new),
     )
+
+
+def start_workers(settings: Settings) -> None:
+    """Start the extraction workers in the background, without waiting (idempotent).
+
+    Their forkserver loads the imports and the language model (about 1.7 s of
+    CPU in its own process); started when work is known to be coming, that
+    happens while the feeds are fetched instead of in front of the first page.
+    """
+    from monitor import analysis
+
+    analysis.warm(settings.extraction, tuple(str(p) for p in settings.story_paths))
+
+
+def plan(
+    settings: Settings, *, only: Sequence[str] | None = None
+) -> tuple[list[FeedTarget], list[FeedEntry]]:
+    """Migrate and sync feeds, then pick the feeds due and claim the pages due a retry.
+
+    With any of either, the extraction workers start now: a poll of due feeds
+    usually brings pages, and the workers take longer to start than the feeds
+    take to answer. A poll with nothing due starts none.
+    """
+    prepare(settings)
+    targets = due_feeds(settings, only=only)
+    retries = due_retries(settings)
+    if targets or retries:
+        start_workers(settings)
+    return targets, retries
 
 
 def _lease(settings: Settings) -> timedelta:
@@ -393,9 +420,9 @@ def record_run(settings: Settings, summary: PollSummary, kind: str = "poll") -> 
 def run_poll(settings: Settings, *, only: Sequence[str] | None = None) -> PollSummary:
     """The whole poll without any orchestrator (benchmarks, tests, the no-Prefect baseline)."""
     started = utcnow()
-    prepare(settings)
-    results = [poll_feed(settings, feed) for feed in due_feeds(settings, only=only)]
-    entries = [e for r in results for e in r.new_entries] + due_retries(settings)
+    targets, retries = plan(settings, only=only)
+    results = [poll_feed(settings, feed) for feed in targets]
+    entries = [e for r in results for e in r.new_entries] + retries
     outcomes: list[Outcome] = []
     size = settings.poll.batch_size
     for start in range(0, len(entries), size):
