@@ -7,7 +7,10 @@ database, and prints the peak RSS of the parent and of the largest worker,
 beside the peak after a quarter of the entries, so growth with the number of
 entries shows.
 
-    python benchmarks/poll_memory.py [--entries 10000] [--feeds 20]
+    python benchmarks/poll_memory.py [--entries 10000] [--feeds 20] [--flow --prefect-api URL]
+
+``--flow`` runs the same poll as one ``poll-feeds`` flow on the Prefect server
+at ``--prefect-api`` (as production does) and prints the parent's peak.
 """
 
 from __future__ import annotations
@@ -92,20 +95,31 @@ def serve(entries: int, feeds: int) -> ThreadingHTTPServer:
     return server
 
 
+def write_config(tmp: Path, port: int, entries: int, feeds: int) -> Path:
+    cfg = tmp / "feeds.yaml"
+    lines = [f"poll: {{max_entries_per_feed: {entries}}}", "feeds:"] + [
+        f"  - {{url: 'http://127.0.0.1:{port}/feed/{f}.xml', name: f{f}}}" for f in range(feeds)
+    ]
+    cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return cfg
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--feeds", type=int, default=20)
+    parser.add_argument("--flow", action="store_true", help="one poll-feeds flow run")
+    parser.add_argument("--prefect-api", help="the Prefect API for --flow")
     args = parser.parse_args()
+    if args.flow:
+        if not args.prefect_api:
+            parser.error("--flow needs --prefect-api (a running Prefect server)")
+        flow_poll(args)
+        return
     server = serve(args.entries, args.feeds)
     port = server.server_address[1]
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "feeds.yaml"
-        lines = [f"poll: {{max_entries_per_feed: {args.entries}}}", "feeds:"] + [
-            f"  - {{url: 'http://127.0.0.1:{port}/feed/{f}.xml', name: f{f}}}"
-            for f in range(args.feeds)
-        ]
-        cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        cfg = write_config(Path(tmp), port, args.entries, args.feeds)
         settings = load_settings(
             cfg,
             env={
@@ -130,6 +144,37 @@ def main() -> None:
     shown = ", ".join(f"{mb:.0f} MB" for mb in workers) or "none found"
     print(f"peak RSS of each extraction worker (VmHWM): {shown}")
     print(f"target: parent peak <= 400 MB for {args.entries} entries")
+
+
+def flow_poll(args: argparse.Namespace) -> None:
+    """Every entry in one ``poll-feeds`` flow run; the parent's peak RSS at the end."""
+    import os
+
+    server = serve(args.entries, args.feeds)
+    port = server.server_address[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = write_config(Path(tmp), port, args.entries, args.feeds)
+        os.environ.update(
+            MONITOR_CONFIG=str(cfg),
+            MONITOR_DATABASE_URL=f"sqlite:///{tmp}/mem.db",
+            MONITOR_HOST_INTERVAL_S="0",
+            MONITOR_ALLOW_PRIVATE_NETWORKS="1",
+            PREFECT_API_URL=args.prefect_api,
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            DO_NOT_TRACK="1",
+        )
+        from flows.poll import poll_feeds
+
+        start = time.perf_counter()
+        summary = poll_feeds()
+        elapsed = time.perf_counter() - start
+        workers = sites.worker_peaks_mb()
+        pipeline.close_resources()
+    server.shutdown()
+    done = len(summary.outcomes)
+    print(f"entries processed by one poll-feeds flow run: {done} in {elapsed:.1f} s")
+    print(f"peak RSS parent: {sites.peak_rss_mb():.0f} MB (target <= 400 MB)")
+    print("peak RSS of each extraction worker: " + ", ".join(f"{mb:.0f} MB" for mb in workers))
 
 
 if __name__ == "__main__":
