@@ -18,6 +18,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from multiprocessing import forkserver
 from pathlib import Path
 
 # ``sketch``, not ``dedup``: the workers need the fingerprint, not the database half
@@ -142,16 +143,17 @@ def get_pool(settings: ExtractionSettings) -> ProcessPoolExecutor:
         return _pool
 
 
-def _ready(story_paths: tuple[str, ...]) -> None:
-    _stories(story_paths)  # compiles the story's patterns (~90 ms) before any page
-
-
 def warm(settings: ExtractionSettings, story_paths: tuple[str, ...]) -> None:
-    """Start every worker now, in the background, without waiting for them.
+    """Start the workers' forkserver now, in the background, without waiting for it.
 
-    The workers' forkserver takes ~1.5 s to start (imports, language model).
-    Called when a poll knows work is coming, that happens while the feeds are
-    still being polled, instead of in front of the first page. Idempotent per pool.
+    The forkserver takes ~1.5 s to start (imports, language model), and the first
+    worker fork waits for it. Called when a poll knows work is coming, that
+    happens while the feeds are still being polled, instead of in front of the
+    first page, and nobody waits: the workers themselves are forked by the first
+    page's submit. (Forking them here, on a thread of their own, raced with the
+    executor's shutdown at interpreter exit: a worker forked after the shutdown
+    sentinels were sent waited forever, and so did the exiting process.)
+    Idempotent per pool; ``story_paths`` are compiled by each worker on first use.
     """
     global _warmed_pool
     pool = get_pool(settings)
@@ -159,15 +161,7 @@ def warm(settings: ExtractionSettings, story_paths: tuple[str, ...]) -> None:
         if _warmed_pool is pool:
             return
         _warmed_pool = pool
-
-    def start() -> None:
-        # submit() forks the workers, and the first fork waits for the forkserver to
-        # finish its preload (about a second): on this thread, nobody else waits.
-        with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile
-            for _ in range(process_count(settings)):
-                pool.submit(_ready, story_paths)
-
-    threading.Thread(target=start, name="newsmon-warm", daemon=True).start()
+    forkserver.ensure_running()  # spawns the server process and returns at once
 
 
 def reset_pool(broken: ProcessPoolExecutor | None = None) -> None:
