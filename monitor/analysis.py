@@ -143,7 +143,7 @@ def get_pool(settings: ExtractionSettings) -> ProcessPoolExecutor:
         return _pool
 
 
-def warm(settings: ExtractionSettings, story_paths: tuple[str, ...]) -> None:
+def warm(settings: ExtractionSettings) -> None:
     """Start the workers' forkserver now, in the background, without waiting for it.
 
     The forkserver takes ~1.5 s to start (imports, language model), and the first
@@ -153,7 +153,7 @@ def warm(settings: ExtractionSettings, story_paths: tuple[str, ...]) -> None:
     page's submit. (Forking them here, on a thread of their own, raced with the
     executor's shutdown at interpreter exit: a worker forked after the shutdown
     sentinels were sent waited forever, and so did the exiting process.)
-    Idempotent per pool; ``story_paths`` are compiled by each worker on first use.
+    Idempotent per pool. (Each worker compiles the story's patterns on its first page.)
     """
     global _warmed_pool
     pool = get_pool(settings)

@@ -227,7 +227,7 @@ def start_workers(settings: Settings) -> None:
     """
     from monitor import analysis
 
-    analysis.warm(settings.extraction, tuple(str(p) for p in settings.story_paths))
+    analysis.warm(settings.extraction)
 
 
 def plan(
