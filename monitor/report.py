@@ -109,17 +109,16 @@ class ReportData:
 
 #: What :func:`_item` reads: columns, not ORM rows, so no article text is loaded and
 #: the session's identity map does not grow with the period.
-def _item_columns(table: type[ArticleRow]) -> tuple[Any, ...]:
-    return (
-        table.id,
-        table.title,
-        table.url,
-        table.site,
-        table.language,
-        table.published_at,
-        table.first_seen_at,
-        table.relevance,
-    )
+_ITEM_COLUMNS = (
+    ArticleRow.id,
+    ArticleRow.title,
+    ArticleRow.url,
+    ArticleRow.site,
+    ArticleRow.language,
+    ArticleRow.published_at,
+    ArticleRow.first_seen_at,
+    ArticleRow.relevance,
+)
 
 
 def _site_name(site: str | None) -> str:
@@ -127,7 +126,7 @@ def _site_name(site: str | None) -> str:
 
 
 def _item(row: Any) -> ReportItem:
-    """A report item from anything with the columns of :func:`_item_columns`."""
+    """A report item from any row with the columns of :data:`_ITEM_COLUMNS`."""
     first_seen = as_utc(row.first_seen_at) or utcnow()
     return ReportItem(
         id=row.id,
@@ -201,7 +200,7 @@ def build_report(
     filed_stmt = filtered(
         session,
         ItemFilter(statuses=(Status.FILED.value,), since=since, until=until, story=story),
-        select(*_item_columns(ArticleRow), ArticleRow.story),
+        select(*_ITEM_COLUMNS, ArticleRow.story),
     ).order_by(item_date_column().desc(), ArticleRow.id.desc())
     filed_all: list[ReportItem] = []
     stories: set[str] = set()
@@ -292,7 +291,7 @@ def _reposts(
     ids = [orig_id for orig_id, _ in biggest]
     originals = {
         row.id: _item(row)
-        for row in session.execute(select(*_item_columns(ArticleRow)).where(ArticleRow.id.in_(ids)))
+        for row in session.execute(select(*_ITEM_COLUMNS).where(ArticleRow.id.in_(ids)))
     }
     rank = (
         func.row_number()
@@ -305,7 +304,7 @@ def _reposts(
     numbered = (
         scoped(
             select(
-                *_item_columns(ArticleRow),
+                *_ITEM_COLUMNS,
                 ArticleRow.duplicate_of_id,
                 ArticleRow.dup_score,
                 ArticleRow.dup_method,
