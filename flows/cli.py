@@ -35,6 +35,12 @@ from monitor.records import Outcome, Status
 #: Set before Prefect is imported: no usage analytics leave the machine.
 PRIVACY_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 
+#: Without ``PREFECT_API_URL`` a run starts Prefect's temporary server, which gives
+#: up after 20 s by default; on a loaded two-core machine it took longer than that
+#: (seen here: the README's first command failed with "Timed out while attempting
+#: to connect to ephemeral Prefect API server").
+STARTUP_DEFAULTS = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
+
 
 def _settings_for_flows(config: Path | None) -> Settings:
     """Validate the config and the story files now (one-line error, exit 2), then
@@ -281,6 +287,6 @@ def make_app() -> typer.Typer:
 
 
 def main() -> None:
-    for name, value in PRIVACY_DEFAULTS.items():
+    for name, value in {**PRIVACY_DEFAULTS, **STARTUP_DEFAULTS}.items():
         os.environ.setdefault(name, value)
     make_app()()

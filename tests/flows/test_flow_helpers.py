@@ -130,30 +130,28 @@ def test_feed_tasks_of_one_run_queue_locally_before_asking_prefect(
     """Only as many tasks as the limit has slots ever ask the server at once: a refused
     Prefect acquisition retries about a second later, which made feeds go in waves."""
     import threading
-    from contextlib import contextmanager
 
-    import prefect.concurrency.sync as prefect_sync
-
+    import flows.limits as limits
     from flows.limits import host_slot
 
     lock = threading.Lock()
     state = {"asking": 0, "most": 0, "calls": 0}
     release = threading.Event()
 
-    @contextmanager
-    def fake_concurrency(name: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    def fake_acquire(name: str, wait_s: float) -> str:
         with lock:
             state["asking"] += 1
             state["calls"] += 1
             state["most"] = max(state["most"], state["asking"])
-        try:
-            release.wait(5)
-            yield
-        finally:
-            with lock:
-                state["asking"] -= 1
+        release.wait(5)
+        return "lease"
 
-    monkeypatch.setattr(prefect_sync, "concurrency", fake_concurrency)
+    def fake_release(lease: str) -> None:
+        with lock:
+            state["asking"] -= 1
+
+    monkeypatch.setattr(limits, "_acquire", fake_acquire)
+    monkeypatch.setattr(limits, "_release", fake_release)
     name = host_limit_name("busy.example")
 
     def feed_task() -> None:
