@@ -42,7 +42,7 @@ _PRIMARY = re.compile(r"^\s*([A-Za-zçñ]+)")
 _LETTERS = re.compile(r"[^\W\d_]")
 
 MIN_DETECT_LETTERS = 40  # below this, langid guesses (short titles come out as "an", "ms"...)
-SAMPLE_CHARS = 3000  # the first paragraphs decide as well as the whole text, for less work
+SAMPLE_CHARS = 1500  # the first paragraphs decide as well as the whole text, for less work
 OVERRIDE_CONFIDENCE = 0.995  # detection must be this sure to overrule a declaration
 OVERRIDE_MIN_CHARS = 400
 
