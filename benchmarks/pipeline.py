@@ -7,8 +7,10 @@ listed in ``--feeds`` RSS feeds. Then, in the same run:
 1. starts a real Prefect server on PostgreSQL (its start-up timed and printed
    separately), unless ``--prefect-api`` names a running one;
 2. runs a full ``poll-feeds`` flow into a fresh database (feeds -> fetch ->
-   extract in the process pool -> relevance -> dedup -> file), as production
-   does; ``--no-prefect`` runs ``pipeline.run_poll`` instead;
+   extract in the process pool -> relevance -> dedup -> file), in this process
+   and with the settings ``newsmon poll`` gives it (no flow-run heartbeat: it
+   costs ~1 s at the end of a run); ``--no-prefect`` runs ``pipeline.run_poll``
+   instead;
 3. times a plain loop of ``trafilatura.bare_extraction(with_metadata=True)``
    over the same bytes in this one process.
 
@@ -34,6 +36,7 @@ import urllib.request
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -321,9 +324,13 @@ def main() -> None:
             proc, api, startup = start_prefect(tmp)
             print(f"Prefect server start-up (PostgreSQL): {startup:.1f} s (not counted below)")
         os.environ["PREFECT_API_URL"] = api
+        from flows.cli import foreground
         from flows.poll import poll_feeds
 
-        runner = lambda: poll_feeds(feeds=feed_urls)  # noqa: E731
+        def runner() -> Any:
+            with foreground():  # exactly as `newsmon poll` runs it
+                return poll_feeds(feeds=feed_urls)
+
         label = "poll-feeds flow on a Prefect server"
     try:
         timing.reset()
