@@ -617,3 +617,21 @@ def test_strip_site_name_only_removes_the_site_part() -> None:
 def test_choose_author_drops_placeholders() -> None:
     assert choose_author("No Author", PageMeta(author="Anne Roy"), "Site") == "Anne Roy"
     assert choose_author("Le Quotidien", PageMeta(), "Le Quotidien") == "Le Quotidien"
+
+
+def test_control_characters_and_noncharacters_are_dropped_and_nothing_else() -> None:
+    """The bytes-level deletion in parse_html against the obvious regex, on random text
+    mixing C0 controls, U+FFFE/U+FFFF, accents, CJK and emoji."""
+    import random
+    import re
+
+    from monitor.extract import parse_html
+
+    oracle = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+    alphabet = [chr(c) for c in range(0x20)] + list("aé中😀\ufffe\uffff\ufffd\u00ff\u0100")
+    rng = random.Random(6)
+    for _ in range(200):
+        body = "".join(rng.choice(alphabet) for _ in range(60)).replace("<", "").replace("&", "")
+        tree = parse_html(f"<html><body><p>x{body}x</p></body></html>")
+        expected = oracle.sub("", f"x{body}x").replace("\r\n", "\n").replace("\r", "\n")
+        assert tree.findtext(".//p") == expected
