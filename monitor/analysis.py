@@ -114,6 +114,40 @@ def warm_up() -> None:
         extract.extract_article(_WARM_PAGE)
 
 
+class Seniority:
+    """Which of this process's batches started first: it gets the extraction workers.
+
+    Two batches run at once so that the workers never wait, but with equal shares
+    of the pool they also finished together, and so the next two started together,
+    with a dip in the workers' load at every such boundary (the benchmark's CPU
+    timeline). A younger batch keeps only enough pages queued to fill a gap; it
+    takes over the pool when the older one ends, while the next batch starts.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: list[int] = []
+        self._count = 0
+
+    def join(self) -> int:
+        with self._lock:
+            self._count += 1
+            self._active.append(self._count)
+            return self._count
+
+    def leave(self, token: int) -> None:
+        with self._lock:
+            self._active.remove(token)
+
+    def is_eldest(self, token: int) -> bool:
+        with self._lock:
+            return not self._active or self._active[0] == token
+
+
+#: The batches of this process, oldest first (one pool per process, so one list).
+SENIORITY = Seniority()
+
+
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()

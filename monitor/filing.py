@@ -132,11 +132,22 @@ def _fetch_and_analyze(
     ``(None, None)`` ticks while waiting, so filing never waits on slow fetches."""
     if not items:
         return
+    token = analysis.SENIORITY.join()
+    try:
+        yield from _pipelined(settings, fetcher, items, token)
+    finally:
+        analysis.SENIORITY.leave(token)
+
+
+def _pipelined(
+    settings: Settings, fetcher: Fetcher, items: Sequence[_Item], token: int
+) -> Iterator[tuple[_Item, Result] | tuple[None, None]]:
     story_paths = _story_paths(settings)
     n_fetch = max(1, min(settings.fetch.workers, len(items)))
     # Pages fetched ahead of the extraction workers: enough that a worker never waits
     # for a fetch (fetches queue behind per-host limits), few enough to bound memory.
-    max_in_flight = n_fetch + 4 * analysis.process_count(settings.extraction)
+    processes = analysis.process_count(settings.extraction)
+    max_in_flight = n_fetch + 4 * processes
     queue = iter(items)
     fetching: dict[Future[Page], _Item] = {}
     analysing: dict[Future[Analysis | AnalysisFailure], _InFlight] = {}
@@ -146,7 +157,10 @@ def _fetch_and_analyze(
         analysing[task] = _InFlight(item, page, on, again, time.monotonic())
 
     def top_up(pool: ThreadPoolExecutor) -> None:
-        while len(fetching) < n_fetch and len(fetching) + len(analysing) < max_in_flight:
+        # A younger batch only keeps the workers from waiting: as many pages ahead
+        # (being fetched or queued) as there are workers.
+        ahead = max_in_flight if analysis.SENIORITY.is_eldest(token) else processes
+        while len(fetching) < n_fetch and len(fetching) + len(analysing) < ahead:
             item = next(queue, None)
             if item is None:
                 return
@@ -159,6 +173,7 @@ def _fetch_and_analyze(
             done, _ = wait(pending, timeout=FLUSH_AFTER_S / 2, return_when=FIRST_COMPLETED)
             yield from _overdue(analysing, settings.extraction.timeout_s)
             if not done:
+                top_up(pool)  # an older batch may have ended: this one takes over
                 yield None, None  # a tick: lets the caller file what is ready
                 continue
             for fut in done:
