@@ -73,24 +73,26 @@ def _identifier() -> Any:
 
     py3langid ships it xz-compressed: decompressing 68 MB costs 0.7 s of CPU in
     every run's forkserver (measured), about a third of a worker's start-up. The
-    plain copy loads in a few milliseconds. Any problem with the cache (read-only
-    home, a file from another py3langid, a torn write) means the shipped model.
+    plain copy loads in about 0.1 s, so a first run decompresses once, into the
+    cache, and loads the copy. Any problem with the cache (read-only home, a torn
+    or foreign file) means the shipped model.
     """
     cached = _cache_path()
-    if cached is not None and cached.is_file():
+    if cached is not None:
+        if not cached.is_file():
+            _write_plain(cached)
         with contextlib.suppress(Exception):
             return _load_plain(cached)
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    if cached is not None:
-        _write_plain(cached)
-    return identifier
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+_SHIPPED = MODEL_DIR / MODEL_FILE
 
 
 def _cache_path() -> Path | None:
     """Keyed by the shipped file's size and mtime, so an upgraded model is never mixed up."""
     try:
-        shipped = MODEL_DIR / MODEL_FILE
-        stat = shipped.stat()
+        stat = _SHIPPED.stat()
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     except (OSError, RuntimeError):  # no home directory to speak of
         return None
@@ -117,7 +119,7 @@ def _write_plain(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
-            with os.fdopen(fd, "wb") as out, lzma.open(MODEL_DIR / MODEL_FILE) as src:
+            with os.fdopen(fd, "wb") as out, lzma.open(_SHIPPED) as src:
                 shutil.copyfileobj(src, out, length=1 << 20)
             os.replace(tmp, path)
         finally:
