@@ -157,14 +157,12 @@ def _acquire(name: str, wait_s: float) -> str | None:
                 lease_duration=max(60.0, 2 * wait_s),
                 holder=_holder(),
             )
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code != 423:  # 423 Locked: every slot is taken
+        except (httpx.HTTPError, OSError) as exc:
+            # 423 Locked means every slot is taken; anything else, no server to ask
+            if not (isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 423):
                 log.warning("per-host slot for %s unavailable: %s", name, exc)
                 return None
             pause = _retry_after(exc.response)
-        except (httpx.HTTPError, OSError) as exc:
-            log.warning("per-host slot for %s unavailable: %s", name, exc)
-            return None
         else:
             lease = response.json().get("lease_id")
             return str(lease) if lease else None
