@@ -334,6 +334,7 @@ def poll_feeds(feeds: list[str] | None = None) -> pipeline.PollSummary:
     logger = get_run_logger()
     settings = load_settings()
     started = utcnow()
+    pipeline.expect_pages(settings, only=feeds)
     targets, retries = plan_poll(unwalked(settings), feeds)
     run_name = "poll " + feeds_label([t.name or short_url(t.url, 40) for t in targets])
     if not feeds:
