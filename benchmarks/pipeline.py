@@ -360,12 +360,11 @@ def main() -> None:
                 took = warm_server(api, tmp, feed_urls[0])
                 print(f"server warmed by one earlier poll of one feed: {took:.1f} s (not counted)")
         os.environ["PREFECT_API_URL"] = api
-        from flows.cli import foreground
-        from flows.poll import poll_feeds
+        from flows.cli import poll_in_foreground
+        from monitor.config import load_settings
 
-        def runner() -> Any:
-            with foreground():  # exactly as `newsmon poll` runs it
-                return poll_feeds(feeds=feed_urls)
+        def runner() -> Any:  # exactly as `newsmon poll` runs it
+            return poll_in_foreground(load_settings(), feed_urls)
 
         label = "poll-feeds flow on a Prefect server"
     try:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -31,6 +31,9 @@ from monitor.cli.common import (
 )
 from monitor.config import Settings
 from monitor.records import Outcome, Status
+
+if TYPE_CHECKING:
+    from monitor.pipeline import PollSummary
 
 #: Set before Prefect is imported: no usage analytics leave the machine.
 PRIVACY_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
@@ -122,14 +125,28 @@ def poll(
     settings = _settings_for_flows(config)
     for url in feeds:
         _reachable(settings, url, "--feed")
-    from flows.poll import poll_feeds
-
     try:
-        with foreground():
-            summary = poll_feeds(feeds=feeds or None)
+        summary = poll_in_foreground(settings, feeds)
     except Exception as exc:
         fail(f"poll-feeds failed: {exc}".splitlines()[0])
     console.print(summary.as_text(), highlight=False, soft_wrap=True, markup=False)
+
+
+def poll_in_foreground(settings: Settings, feeds: list[str]) -> PollSummary:
+    """``newsmon poll``: the poll-feeds flow in this process.
+
+    The extraction workers start before the flow run does: Prefect's first flow
+    run in a process takes 0.4-0.8 s to reach the flow's body (its client, its
+    log worker's event loop, the run's creation), and the workers' forkserver
+    loads in about that time, in its own process. A served run starts them at the
+    top of the flow instead (:func:`monitor.pipeline.expect_pages`).
+    """
+    from flows.poll import poll_feeds
+    from monitor import pipeline
+
+    pipeline.expect_pages(settings, only=feeds)
+    with foreground():
+        return poll_feeds(feeds=feeds or None)
 
 
 def _print_outcome(outcome: Outcome) -> None:
