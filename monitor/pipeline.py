@@ -205,8 +205,6 @@ def _poll_feed(settings: Settings, feed: FeedTarget) -> FeedResult:
         return new
 
     new = with_session(settings, save, f"save poll of {feed.url}")
-    if new:  # pages are coming: start the extraction workers while other feeds are polled
-        start_workers(settings)
     return FeedResult(
         feed_url=feed.url,
         feed_name=feed.name,
@@ -235,9 +233,10 @@ def expect_pages(settings: Settings, *, only: Sequence[str] | None = None) -> No
 def start_workers(settings: Settings) -> None:
     """Start the extraction workers in the background, without waiting (idempotent).
 
-    Their forkserver loads the imports and the language model (about 1.7 s of
+    Their forkserver loads the imports and the language model (about 0.7 s of
     CPU in its own process); started when work is known to be coming, that
-    happens while the feeds are fetched instead of in front of the first page.
+    happens while the run is planned and its feeds fetched, instead of in front
+    of the first page.
     """
     from monitor import analysis
 
@@ -249,9 +248,10 @@ def plan(
 ) -> tuple[list[FeedTarget], list[FeedEntry]]:
     """Migrate and sync feeds, then pick the feeds due and claim the pages due a retry.
 
-    With any of either, the extraction workers start now: a poll of due feeds
-    usually brings pages, and the workers take longer to start than the feeds
-    take to answer. A poll with nothing due starts none.
+    With any of either, the extraction workers start now if :func:`expect_pages`
+    has not started them already (a poll of pages due a retry and no configured
+    feeds): a poll of due feeds usually brings pages, and the workers take longer
+    to start than the feeds take to answer. With neither, none start here.
     """
     prepare(settings)
     targets = due_feeds(settings, only=only)
