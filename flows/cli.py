@@ -135,16 +135,18 @@ def poll(
 def poll_in_foreground(settings: Settings, feeds: list[str]) -> PollSummary:
     """``newsmon poll``: the poll-feeds flow in this process.
 
-    The extraction workers start before the flow run does: Prefect's first flow
-    run in a process takes 0.4-0.8 s to reach the flow's body (its client, its
-    log worker's event loop, the run's creation), and the workers' forkserver
-    loads in about that time, in its own process. A served run starts them at the
+    The extraction workers start before Prefect is even imported: importing it
+    and the flows takes about 1 s of one core, and its first flow run in a
+    process another 0.4-0.8 s to reach the flow's body (its client, its log
+    worker's event loop, the run's creation); the workers' forkserver loads in
+    less than that, in its own process, on the other core. A served run starts them at the
     top of the flow instead (:func:`monitor.pipeline.expect_pages`).
     """
-    from flows.poll import poll_feeds
     from monitor import pipeline
 
-    pipeline.expect_pages(settings, only=feeds)
+    pipeline.expect_pages(settings, only=feeds)  # before importing Prefect (~1 s)
+    from flows.poll import poll_feeds
+
     with foreground():
         return poll_feeds(feeds=feeds or None)
 
