@@ -95,3 +95,15 @@ def test_an_unreachable_server_falls_back_to_the_local_limit(
     ):
         entered = True
     assert entered
+
+
+def test_limits_are_created_and_resized_for_every_host_in_one_call(
+    prefect_api: PrefectServer,
+) -> None:
+    hosts = [f"limits-{i}.example" for i in range(12)]
+    ensure_host_limits(hosts[:1], 5)  # one exists already, with another size
+    active = ensure_host_limits([*hosts, ""], 2)
+    assert active == {host_limit_name(h) for h in hosts}
+    for host in hosts:
+        limit = prefect_api.api("GET", f"/v2/concurrency_limits/{host_limit_name(host)}")
+        assert limit["limit"] == 2
