@@ -1,29 +1,20 @@
 """Fetch, analyse and file pages: the per-article half of the pipeline.
 
 Pages are fetched by a thread pool (I/O, per-host limits in the Fetcher) and
-analysed by the process pool as soon as each arrives; the parent files results
-in arrival order, a group at a time (``FLUSH_EVERY`` items or ``FLUSH_AFTER_S``)
-in one short transaction under the filing lock: writes are batched, concurrent
-workers cannot both file the same story, and memory holds only the pages in
-flight.
+analysed by the process pool as soon as each arrives (:mod:`monitor.inflight`);
+the parent files results in arrival order, a group at a time (``FLUSH_EVERY``
+items or ``FLUSH_AFTER_S``) in one short transaction under the filing lock:
+writes are batched, concurrent workers cannot both file the same story, and
+memory holds only the pages in flight.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    CancelledError,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    wait,
-)
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +25,10 @@ from monitor.config import Settings
 from monitor.db import ArticleRow, FeedRow, retrying
 from monitor.errors import BadInputError, FetchError, TransientFetchError
 from monitor.fetch import Fetcher
+from monitor.inflight import Item as _Item
+from monitor.inflight import Result
+from monitor.inflight import fetch_and_analyze as _fetch_and_analyze
+from monitor.inflight import story_paths as _story_paths
 from monitor.records import (
     Article,
     DedupDecision,
@@ -41,7 +36,6 @@ from monitor.records import (
     Judgement,
     Label,
     Outcome,
-    Page,
     Status,
     utcnow,
 )
@@ -51,19 +45,6 @@ T = TypeVar("T")
 
 FLUSH_EVERY = 20  # items filed per transaction, at most
 FLUSH_AFTER_S = 0.5  # ...and no item waits longer than this to be filed
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    entry: FeedEntry
-    canonical: str
-
-
-Result = Analysis | AnalysisFailure | FetchError
-
-
-def _story_paths(settings: Settings) -> tuple[str, ...]:
-    return tuple(str(p) for p in settings.story_paths)
 
 
 def status_for(judgement: Judgement, decision: DedupDecision | None) -> Status:
@@ -90,125 +71,6 @@ def outcome_from_row(row: ArticleRow, session: Session, *, reason: str = "") -> 
         duplicate_of=original.canonical_url if original else None,
         article_id=row.id,
     )
-
-
-def _timed_fetch(fetcher: Fetcher, url: str) -> Page:
-    with timing.timed("fetch page (threads)"):
-        return fetcher.fetch_page(url)
-
-
-@dataclass(frozen=True, slots=True)
-class _InFlight:
-    """A page in the extraction pool: where it went, since when, and if it is a retry."""
-
-    item: _Item
-    page: Page
-    pool: ProcessPoolExecutor
-    again: bool
-    since: float
-
-
-def _overdue(
-    analysing: dict[Future[Analysis | AnalysisFailure], _InFlight], timeout_s: float
-) -> Iterator[tuple[_Item, Result]]:
-    """Give up on analyses running past ``timeout_s``: a hostile page can send a parser
-    into a loop that never ends. The stuck worker is killed (nothing else stops it);
-    the other pages on that pool come back broken and are resubmitted once."""
-    now = time.monotonic()
-    for fut, flight in list(analysing.items()):
-        if not fut.done() and now - flight.since > timeout_s:
-            del analysing[fut]
-            analysis.kill_pool(flight.pool)
-            yield (
-                flight.item,
-                AnalysisFailure(f"analysis_timeout: no result after {timeout_s:.0f} s"),
-            )
-
-
-def _fetch_and_analyze(
-    settings: Settings, fetcher: Fetcher, items: Sequence[_Item]
-) -> Iterator[tuple[_Item, Result] | tuple[None, None]]:
-    """Yield each item with its analysis or error as soon as it is ready, and
-    ``(None, None)`` ticks while waiting, so filing never waits on slow fetches."""
-    if not items:
-        return
-    token = analysis.SENIORITY.join()
-    try:
-        yield from _pipelined(settings, fetcher, items, token)
-    finally:
-        analysis.SENIORITY.leave(token)
-
-
-def _pipelined(
-    settings: Settings, fetcher: Fetcher, items: Sequence[_Item], token: int
-) -> Iterator[tuple[_Item, Result] | tuple[None, None]]:
-    story_paths = _story_paths(settings)
-    n_fetch = max(1, min(settings.fetch.workers, len(items)))
-    # Pages fetched ahead of the extraction workers: enough that a worker never waits
-    # for a fetch (fetches queue behind per-host limits), few enough to bound memory.
-    processes = analysis.process_count(settings.extraction)
-    max_in_flight = n_fetch + 4 * processes
-    queue = iter(items)
-    fetching: dict[Future[Page], _Item] = {}
-    analysing: dict[Future[Analysis | AnalysisFailure], _InFlight] = {}
-
-    def send(item: _Item, page: Page, again: bool) -> None:
-        task, on = analysis.submit(settings.extraction, story_paths, page, item.entry)
-        analysing[task] = _InFlight(item, page, on, again, time.monotonic())
-
-    def top_up(pool: ThreadPoolExecutor) -> None:
-        # A younger batch only keeps the workers from waiting: as many pages ahead
-        # (being fetched or queued) as there are workers.
-        ahead = max_in_flight if analysis.SENIORITY.is_eldest(token) else processes
-        while len(fetching) < n_fetch and len(fetching) + len(analysing) < ahead:
-            item = next(queue, None)
-            if item is None:
-                return
-            fetching[pool.submit(_timed_fetch, fetcher, item.entry.link)] = item
-
-    with ThreadPoolExecutor(n_fetch, thread_name_prefix="newsmon-fetch") as pool:
-        top_up(pool)
-        while fetching or analysing:
-            pending: list[Future[Any]] = [*fetching, *analysing]
-            done, _ = wait(pending, timeout=FLUSH_AFTER_S / 2, return_when=FIRST_COMPLETED)
-            yield from _overdue(analysing, settings.extraction.timeout_s)
-            if not done:
-                top_up(pool)  # an older batch may have ended: this one takes over
-                yield None, None  # a tick: lets the caller file what is ready
-                continue
-            for fut in done:
-                if fut in fetching:
-                    item = fetching.pop(fut)
-                    try:
-                        page = fut.result()
-                    except FetchError as exc:
-                        yield item, exc
-                        continue
-                    except Exception as exc:  # defensive: a fetcher bug is one failed page
-                        yield item, TransientFetchError(f"{type(exc).__name__}: {exc}")
-                        continue
-                    send(item, page, again=False)
-                elif fut in analysing:
-                    flight = analysing.pop(fut)
-                    item = flight.item
-                    try:
-                        result: Analysis | AnalysisFailure = fut.result()
-                    except (BrokenProcessPool, CancelledError):
-                        # A worker died (a crash in a C library, the OOM killer): every
-                        # page in flight on that pool lands here. Each is tried once more
-                        # on a fresh pool, never in this process: the page that killed a
-                        # worker would kill the run.
-                        analysis.reset_pool(flight.pool)
-                        if not flight.again:
-                            send(item, flight.page, again=True)
-                            continue
-                        result = AnalysisFailure(
-                            "worker_crashed: the extraction worker died twice on this page"
-                        )
-                    except Exception as exc:  # e.g. a bad story file: this page fails, not the run
-                        result = AnalysisFailure(f"analysis_error: {type(exc).__name__}: {exc}")
-                    yield item, result
-            top_up(pool)
 
 
 def file_batch(

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from monitor import analysis, dedup, extract, normalize, store
 from monitor.config import PACKAGE_ROOT, Settings
-from monitor.filing import _Item, file_analysis
+from monitor.filing import file_analysis
+from monitor.inflight import Item
 from monitor.records import Article, FeedEntry, Outcome, utcnow
 
 SEED_DIR = PACKAGE_ROOT / "tests" / "fixtures" / "seeds"
@@ -65,7 +66,7 @@ def file_seeds(settings: Settings, session: Session, directory: Path = SEED_DIR)
             judgement=analysis.judge_text(story_paths, doc.title, doc.text),
             fingerprint=dedup.fingerprint(doc.title, doc.text),
         )
-        item = _Item(FeedEntry(feed_url="", link=doc.canonical_url), doc.canonical_url)
+        item = Item(FeedEntry(feed_url="", link=doc.canonical_url), doc.canonical_url)
         store.acquire_filing_lock(session)
         outcomes.append(file_analysis(settings, session, item, result, None, now))
         session.commit()
