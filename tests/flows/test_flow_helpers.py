@@ -174,3 +174,33 @@ def test_feed_tasks_of_one_run_queue_locally_before_asking_prefect(
     for t in threads:
         t.join(10)
     assert state["calls"] == 6 and state["most"] <= 2
+
+
+def test_foreground_runs_have_no_heartbeat_and_keep_every_other_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prefect.settings import get_current_settings
+
+    from flows.cli import foreground
+
+    monkeypatch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", raising=False)
+    before = get_current_settings()
+    with foreground():
+        inside = get_current_settings()
+        assert inside.flows.heartbeat_frequency is None
+        assert inside.api.url == before.api.url
+        assert inside.flows.default_retries == before.flows.default_retries
+        assert inside.home == before.home
+    assert get_current_settings().flows.heartbeat_frequency == before.flows.heartbeat_frequency
+    assert before.flows.heartbeat_frequency is not None
+
+
+def test_foreground_respects_an_explicit_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import get_current_settings
+
+    from flows.cli import foreground
+
+    monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
+    before = get_current_settings().flows.heartbeat_frequency
+    with foreground():
+        assert get_current_settings().flows.heartbeat_frequency == before
