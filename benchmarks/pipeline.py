@@ -12,7 +12,8 @@ listed in ``--feeds`` RSS feeds. Then, in the same run:
    extract in the process pool -> relevance -> dedup -> file), in this process
    and with the settings ``newsmon poll`` gives it (no flow-run heartbeat: it
    costs ~1 s at the end of a run); ``--no-prefect`` runs ``pipeline.run_poll``
-   instead;
+   instead; ``--warm-process`` imports what a run forked by ``newsmon serve``
+   starts with (Prefect, the flows: ``flows/warm.py``) before timing;
 3. times a plain loop of ``trafilatura.bare_extraction(with_metadata=True)``
    over the same bytes in this one process.
 
@@ -298,6 +299,12 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--batch-size", type=int, help="poll.batch_size (default: the product's)")
     parser.add_argument(
+        "--warm-process",
+        action="store_true",
+        help="import Prefect and the flows before timing, as a run `newsmon serve` forks"
+        " from its warm forkserver has them (default: timed, as `newsmon poll` pays them)",
+    )
+    parser.add_argument(
         "--cold-server",
         action="store_true",
         help="time the first run on the new server (default: one short poll warms it first)",
@@ -360,6 +367,8 @@ def main() -> None:
                 took = warm_server(api, tmp, feed_urls[0])
                 print(f"server warmed by one earlier poll of one feed: {took:.1f} s (not counted)")
         os.environ["PREFECT_API_URL"] = api
+        if args.warm_process:
+            import flows.warm  # noqa: F401  (what a served run's process starts with)
         from flows.cli import poll_in_foreground
         from monitor.config import load_settings
 
