@@ -75,7 +75,7 @@ def ensure_host_limits(hosts: Iterable[str], slots: int) -> set[str]:
                         client.create_global_concurrency_limit(
                             GlobalConcurrencyLimitCreate(name=name, limit=slots)
                         )
-                elif existing[name] != slots:
+                else:
                     client.update_global_concurrency_limit(
                         name, GlobalConcurrencyLimitUpdate(limit=slots)
                     )
@@ -83,8 +83,9 @@ def ensure_host_limits(hosts: Iterable[str], slots: int) -> set[str]:
             todo = sorted(n for n in wanted if existing.get(n) != slots)
             # At once, not one after another: a run over new hosts waited 0.4 s for
             # nine creations in a row (benchmarks/pipeline.py).
-            with ThreadPoolExecutor(max(1, min(_WRITERS, len(todo)))) as pool:
-                list(pool.map(settle, todo))
+            if todo:
+                with ThreadPoolExecutor(min(_WRITERS, len(todo))) as pool:
+                    list(pool.map(settle, todo))
     except Exception as exc:
         log.warning("per-host Prefect limits unavailable, using in-process limits: %s", exc)
         return set()

@@ -98,7 +98,7 @@ def file_batch(
     todo = [i for c, i in items.items() if c not in seen and i.entry.link not in seen]
     ready: list[tuple[_Item, Result]] = []
     first_ready = 0.0
-    for item, result in _fetch_and_analyze(settings, fetcher, todo):
+    for item, result in _fetch_and_analyze(settings, fetcher, todo, tick_s=FLUSH_AFTER_S / 2):
         if item is not None and result is not None:
             if not ready:
                 first_ready = time.monotonic()

@@ -30,10 +30,6 @@ from monitor.errors import FetchError, TransientFetchError
 from monitor.fetch import Fetcher
 from monitor.records import FeedEntry, Page
 
-#: How often the stream yields a tick while nothing completes, so the caller can
-#: file what is ready (half of filing's ``FLUSH_AFTER_S``).
-TICK_S = 0.25
-
 
 @dataclass(frozen=True, slots=True)
 class Item:
@@ -84,21 +80,22 @@ def _overdue(
 
 
 def fetch_and_analyze(
-    settings: Settings, fetcher: Fetcher, items: Sequence[Item]
+    settings: Settings, fetcher: Fetcher, items: Sequence[Item], *, tick_s: float
 ) -> Iterator[tuple[Item, Result] | tuple[None, None]]:
-    """Yield each item with its analysis or error as soon as it is ready, and
-    ``(None, None)`` ticks while waiting, so filing never waits on slow fetches."""
+    """Yield each item with its analysis or error as soon as it is ready, and a
+    ``(None, None)`` tick after ``tick_s`` without one, so filing never waits on slow
+    fetches to file what is ready."""
     if not items:
         return
     token = analysis.SENIORITY.join()
     try:
-        yield from _pipelined(settings, fetcher, items, token)
+        yield from _pipelined(settings, fetcher, items, token, tick_s)
     finally:
         analysis.SENIORITY.leave(token)
 
 
 def _pipelined(
-    settings: Settings, fetcher: Fetcher, items: Sequence[Item], token: int
+    settings: Settings, fetcher: Fetcher, items: Sequence[Item], token: int, tick_s: float
 ) -> Iterator[tuple[Item, Result] | tuple[None, None]]:
     paths = story_paths(settings)
     n_fetch = max(1, min(settings.fetch.workers, len(items)))
@@ -133,7 +130,7 @@ def _pipelined(
     with ThreadPoolExecutor(n_fetch, thread_name_prefix="newsmon-fetch") as pool:
         top_up(pool)
         while fetching or analysing:
-            done = _completed(completed)
+            done = _completed(completed, tick_s)
             yield from _overdue(analysing, settings.extraction.timeout_s)
             if not done:
                 top_up(pool)  # an older batch may have ended: this one takes over
@@ -174,10 +171,10 @@ def _pipelined(
             top_up(pool)
 
 
-def _completed(completed: queue.SimpleQueue[Future[Any]]) -> list[Future[Any]]:
-    """The futures finished since the last call, waiting up to ``TICK_S`` for one."""
+def _completed(completed: queue.SimpleQueue[Future[Any]], wait_s: float) -> list[Future[Any]]:
+    """The futures finished since the last call, waiting up to ``wait_s`` for one."""
     try:
-        done = [completed.get(timeout=TICK_S)]
+        done = [completed.get(timeout=wait_s)]
     except queue.Empty:
         return []
     while True:

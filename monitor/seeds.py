@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from monitor import analysis, dedup, extract, normalize, store
 from monitor.config import PACKAGE_ROOT, Settings
 from monitor.filing import file_analysis
-from monitor.inflight import Item
+from monitor.inflight import Item, story_paths
 from monitor.records import Article, FeedEntry, Outcome, utcnow
 
 SEED_DIR = PACKAGE_ROOT / "tests" / "fixtures" / "seeds"
@@ -44,7 +44,7 @@ def file_seeds(settings: Settings, session: Session, directory: Path = SEED_DIR)
     from monitor.filing import outcome_from_row
 
     outcomes = []
-    story_paths = tuple(str(p) for p in settings.story_paths)
+    paths = story_paths(settings)
     for doc in read_seeds(directory):
         existing = store.article_by_url(session, doc.canonical_url)
         if existing is not None:
@@ -63,7 +63,7 @@ def file_seeds(settings: Settings, session: Session, directory: Path = SEED_DIR)
         )
         result = analysis.Analysis(
             article=article,
-            judgement=analysis.judge_text(story_paths, doc.title, doc.text),
+            judgement=analysis.judge_text(paths, doc.title, doc.text),
             fingerprint=dedup.fingerprint(doc.title, doc.text),
         )
         item = Item(FeedEntry(feed_url="", link=doc.canonical_url), doc.canonical_url)

@@ -14,7 +14,7 @@ rule), for programs whose children need the functions defined there. Ours need
 none: they run :func:`monitor.analysis.analyze`. But the parent's main is the
 ``newsmon`` script, which imports the CLI stack, or ``prefect.engine`` in a
 served flow run, which imports all of Prefect. Measured: 1.3 s of CPU and about
-30 MB in each worker before its first page.
+70 MB in each worker before its first page.
 
 Importing this module is its whole effect: ``multiprocessing`` preloads modules by
 name, and offers no hook to run a function instead.

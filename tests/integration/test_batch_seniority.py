@@ -72,7 +72,8 @@ def test_the_older_batch_keeps_the_workers_and_the_younger_takes_over(
     done = {"a.test": 0, "b.test": 0}
 
     def run(host: str) -> None:
-        for item, _ in filing._fetch_and_analyze(settings, FakeFetcher(), _items(host, 40)):
+        items, tick = _items(host, 40), filing.FLUSH_AFTER_S / 2
+        for item, _ in filing._fetch_and_analyze(settings, FakeFetcher(), items, tick_s=tick):
             if item is not None:
                 done[host] += 1
 
