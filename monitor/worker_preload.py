@@ -12,8 +12,9 @@ Workers also skip re-running the parent's ``__main__``. ``multiprocessing`` runs
 in every child it starts from the forkserver (the "safe importing of main module"
 rule), for programs whose children need the functions defined there. Ours need
 none: they run :func:`monitor.analysis.analyze`. But the parent's main is the
-``newsmon`` script, which imports the CLI stack, or ``prefect.engine`` in a
-served flow run, which imports all of Prefect. Measured: 1.3 s of CPU and about
+``newsmon`` script, which imports the CLI stack (``newsmon poll``, and the runs
+``newsmon serve`` starts), or ``prefect.engine``, which imports all of Prefect (a
+run Prefect starts from a deployment's entry point). Measured: 1.3 s of CPU and about
 70 MB in each worker before its first page.
 
 Importing this module is its whole effect: ``multiprocessing`` preloads modules by

@@ -33,7 +33,8 @@ def test_preload_module_loads_the_model_and_freezes_the_collector() -> None:
 
 def test_workers_do_not_run_the_parents_main_script(tmp_path: Path) -> None:
     """The parent's ``__main__`` (the ``newsmon`` script, or ``prefect.engine`` in a
-    served run) is not re-run in each worker: it cost each one 1.3 s of CPU."""
+    run started from a deployment) is not re-run in each worker: it cost each one
+    1.3 s of CPU."""
     marker = tmp_path / "imported"
     script = tmp_path / "main_script.py"
     script.write_text(
