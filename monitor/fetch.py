@@ -1,10 +1,10 @@
 """Getting bytes from other people's servers, politely and defensively.
 
-One :class:`Fetcher` (one ``httpx.Client``) is shared by every worker thread of
-a run, because politeness is a property of the whole run, not of one request:
-per-host concurrency, a minimum interval between two requests to one host, a
-host-wide pause after a 429 and the robots.txt cache all live here, behind one
-condition variable.
+One :class:`Fetcher` (one ``httpx.Client``, a connection pool per host) is shared
+by every worker thread of a run, because politeness is a property of the whole
+run, not of one request: per-host concurrency, a minimum interval between two
+requests to one host, a host-wide pause after a 429 and the robots.txt cache
+all live here, behind one condition variable.
 
 Defensive, because a monitoring job runs unattended against servers we do not
 control: a total deadline (httpx only bounds each socket operation, so a server
@@ -32,6 +32,7 @@ import httpx
 from monitor.config import FetchSettings
 from monitor.deadline import DeadlineBackend, total_deadline
 from monitor.errors import BadInputError, PermanentFetchError, TransientFetchError
+from monitor.hostpools import HostPools
 from monitor.httpbody import (
     Inflater,
     charset_of,
@@ -115,11 +116,7 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         if transport is None:
-            # Every socket operation obeys the request's total deadline (monitor.deadline);
-            # the connect-time address check applies unless private networks are allowed.
-            # An injected transport (tests' MockTransport) gets the URL check only.
-            inner = httpcore.SyncBackend() if settings.allow_private_networks else GuardedBackend()
-            transport = GuardedTransport(DeadlineBackend(inner))
+            transport = _pooled_transport(settings)
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
@@ -427,6 +424,25 @@ class Fetcher:
             truncate=True,
         )
         return res.status_code, res.body
+
+
+def _pooled_transport(settings: FetchSettings) -> HostPools:
+    """A pool per host (:mod:`monitor.hostpools`) sharing one TLS context and backend.
+
+    Every socket operation obeys the request's total deadline (monitor.deadline);
+    the connect-time address check applies unless private networks are allowed.
+    An injected transport (tests' MockTransport) gets the URL check only.
+    """
+    inner = httpcore.SyncBackend() if settings.allow_private_networks else GuardedBackend()
+    backend = DeadlineBackend(inner)
+    tls = httpx.create_ssl_context()
+    # One more connection than the host's slots: a redirect to the same host opens
+    # its next request while the previous response is being closed.
+    limits = httpx.Limits(
+        max_connections=settings.host_concurrency + 1,
+        max_keepalive_connections=settings.host_concurrency,
+    )
+    return HostPools(lambda: GuardedTransport(backend, ssl_context=tls, limits=limits))
 
 
 def _cut_short(url: str, received: int, detail: str) -> TransientFetchError:

@@ -353,9 +353,10 @@ class GuardedTransport(httpx.HTTPTransport):
         backend: httpcore.NetworkBackend | None = None,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        limits: httpx.Limits | None = None,
     ) -> None:
         ssl_context = ssl_context or httpx.create_ssl_context()
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
         super().__init__(verify=ssl_context, limits=limits)
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,

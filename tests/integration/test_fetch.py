@@ -593,3 +593,47 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
     assert parse_retry_after("") is None
+
+
+# --- connection pools ------------------------------------------------------------------
+
+
+def test_each_host_keeps_its_own_connections_alive() -> None:
+    """Interleaved requests to 25 sites reuse one connection each: a pool per host.
+
+    One pool shared by every host kept 20 idle connections in all, so a poll over
+    more sites than that reconnected to some of them on every round.
+    """
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    peers: dict[str, set[int]] = {f"127.0.0.{n}": set() for n in range(1, 26)}
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            peers[self.server.server_address[0]].add(self.client_address[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(HTML)))
+            self.end_headers()
+            self.wfile.write(HTML)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    sites = [ThreadingHTTPServer((host, 0), KeepAlive) for host in peers]
+    threads = [threading.Thread(target=s.serve_forever, args=(0.05,), daemon=True) for s in sites]
+    for thread in threads:
+        thread.start()
+    try:
+        with Fetcher(settings(host_concurrency=1)) as fetcher:
+            for _ in range(5):
+                for site in sites:
+                    host, port = site.server_address[:2]
+                    assert fetcher.fetch_page(f"http://{host}:{port}/p").body == HTML
+    finally:
+        for site in sites:
+            site.shutdown()
+            site.server_close()
+    assert {host: len(ports) for host, ports in peers.items()} == dict.fromkeys(peers, 1)
