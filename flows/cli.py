@@ -8,6 +8,7 @@ never pays its import time (about 1.5 s here).
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -156,6 +157,9 @@ def poll_in_foreground(settings: Settings, feeds: list[str]) -> PollSummary:
     pipeline.expect_pages(settings, only=feeds)  # before importing Prefect (~1 s)
     from flows.poll import poll_feeds
 
+    # What the imports built lives as long as the process: frozen, it is no longer
+    # walked by every full collection of the run (0.3-0.4 s of CPU on a 905-page poll).
+    gc.freeze()
     with foreground():
         return poll_feeds(feeds=feeds or None)
 

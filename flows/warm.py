@@ -6,10 +6,14 @@ that process spends about 2 s importing Prefect, the flows and the pipeline and
 operator should wait for an ``ingest-url`` verdict. Imported here once, in a
 single-threaded forkserver, all of it is inherited by every run the server
 forks (see :func:`flows.serve.enable_warm_starts`). Importing this module has
-that side effect on purpose and nothing else.
+that side effect on purpose and nothing else. The collector is frozen last: the
+forked runs' collections then skip what was loaded here, and leave those pages
+shared with the forkserver instead of writing to them.
 """
 
 from __future__ import annotations
+
+import gc
 
 import prefect.flow_engine  # noqa: F401  (the engine every run enters)
 import trafilatura  # noqa: F401
@@ -23,3 +27,4 @@ language.detect_language(
     "Le président russe a rencontré le dirigeant nord-coréen à Pyongyang pour signer un "
     "traité de partenariat stratégique global entre les deux pays."
 )
+gc.freeze()

@@ -204,3 +204,24 @@ def test_foreground_respects_an_explicit_heartbeat(monkeypatch: pytest.MonkeyPat
     before = get_current_settings().flows.heartbeat_frequency
     with foreground():
         assert get_current_settings().flows.heartbeat_frequency == before
+
+
+def test_a_foreground_poll_freezes_its_imports_before_the_flow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The workers start first, then Prefect is imported, then what the imports built
+    is frozen out of the collector's way, then the flow runs."""
+    import gc
+
+    import flows.cli
+    import flows.poll
+    from monitor import pipeline
+
+    calls: list[str] = []
+    monkeypatch.setattr(pipeline, "expect_pages", lambda *a, **k: calls.append("workers"))
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(flows.poll, "poll_feeds", lambda feeds: calls.append("flow") or feeds)
+    assert flows.cli.poll_in_foreground(load_settings(), ["http://a.test/f.xml"]) == [
+        "http://a.test/f.xml"
+    ]
+    assert calls == ["workers", "freeze", "flow"]

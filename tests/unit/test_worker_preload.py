@@ -72,3 +72,13 @@ def test_pool_workers_come_from_the_preloaded_forkserver() -> None:
     # eval runs in the worker: what that process had imported before any page.
     check = "'monitor.worker_preload' in __import__('sys').modules"
     assert pool.submit(eval, check).result(timeout=120) is True
+
+
+def test_the_warm_forkserver_module_freezes_the_collector() -> None:
+    """What ``newsmon serve``'s forkserver preloads for its runs (:mod:`flows.warm`)."""
+    code = "import gc, flows.warm; print(gc.get_freeze_count())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) > 10_000
