@@ -22,8 +22,11 @@ from multiprocessing import forkserver
 from pathlib import Path
 
 # ``sketch``, not ``dedup``: the workers need the fingerprint, not the database half
-# of dedup, and importing SQLAlchemy cost each forkserver 0.3 s of CPU.
-from monitor import extract, relevance, sketch, urls
+# of dedup, and importing SQLAlchemy cost each forkserver 0.3 s of CPU. ``extract``
+# (trafilatura, lxml, htmldate...) is imported where pages are extracted: the parent
+# only submits pages and files results, and importing it there cost every poll's
+# start 0.16-0.2 s of CPU on the core it was waiting on.
+from monitor import relevance, sketch, urls
 from monitor.config import ExtractionSettings
 from monitor.errors import BadInputError, MonitorError
 from monitor.records import Article, FeedEntry, Judgement, Page
@@ -56,6 +59,8 @@ def judge_text(story_paths: tuple[str, ...], title: str, text: str) -> Judgement
 
 
 def _extracted(page: Page, entry: FeedEntry | None, settings: ExtractionSettings) -> Article:
+    from monitor import extract
+
     result = extract.extract_article(page, entry, settings)
     article = result.article
     canonical = urls.choose_canonical(page.final_url, result.declared_canonical)
@@ -106,7 +111,7 @@ def warm_up() -> None:
     Run by the forkserver (:mod:`monitor.worker_preload`), so workers inherit them;
     again in each worker as its initializer, where it then costs nothing.
     """
-    from monitor import language
+    from monitor import extract, language
 
     # The language model (~0.9 s) needs a text long enough to be worth identifying.
     language.detect_language("newsmon loads its language identification model here. " * 3)
