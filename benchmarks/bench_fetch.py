@@ -6,6 +6,11 @@
 2. Throughput: --pages small HTML pages fetched by --threads threads through one
    Fetcher, spread over --hosts local servers (host interval 0), pages/s.
 3. parse_feed over every feed file of the shared corpus, feeds/s.
+4. Connection pools, side by side: --pages pages over --pool-hosts loopback sites
+   (127.0.0.1, 127.0.0.2, ...) served from another process, fetched by --threads
+   threads through one shared pool (httpx's own, what the Fetcher used before
+   monitor/hostpools.py) and through a pool per host, alternately; CPU of this
+   process per page and connections opened.
 
     python benchmarks/bench_fetch.py [--bomb-mb 256] [--pages 400] [--threads 8]
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import multiprocessing
 import sys
 import threading
 import time
@@ -29,9 +35,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config import FetchSettings
+from monitor.deadline import DeadlineBackend
 from monitor.errors import BadInputError, FetchError
 from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher
+from monitor.netguard import GuardedTransport
 
 PAGE = b"<!doctype html><html><head><title>t</title></head><body>" + b"<p>word</p>" * 400
 
@@ -63,6 +71,61 @@ def serve() -> ThreadingHTTPServer:
     return server
 
 
+def _serve_sites(hosts: int, port: multiprocessing.Value, opened: multiprocessing.Value) -> None:
+    """Child process: one keep-alive site per loopback address, counting connections."""
+
+    class KeepAlive(Handler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            with opened.get_lock():
+                opened.value += 1
+            super().setup()
+
+    first = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    sites = [first] + [
+        ThreadingHTTPServer((f"127.0.0.{n}", first.server_address[1]), KeepAlive)
+        for n in range(2, hosts + 1)
+    ]
+    for site in sites:
+        site.daemon_threads = True
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+    port.value = first.server_address[1]
+    threading.Event().wait()
+
+
+def compare_pools(pages: int, threads: int, hosts: int) -> None:
+    port, opened = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
+    child = multiprocessing.get_context("fork").Process(
+        target=_serve_sites, args=(hosts, port, opened), daemon=True
+    )
+    child.start()
+    deadline = time.monotonic() + 10
+    while not port.value and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+    settings = FetchSettings(
+        host_interval_s=0, host_concurrency=2, allow_private_networks=True, respect_robots=False
+    )
+    urls = [f"http://127.0.0.{1 + i % hosts}:{port.value}/page/{i}" for i in range(pages)]
+    figures: dict[str, list[tuple[float, float]]] = {"one shared pool": [], "a pool per host": []}
+    for _ in range(3):
+        for name in figures:
+            transport = GuardedTransport(DeadlineBackend()) if name == "one shared pool" else None
+            with Fetcher(settings, transport) as fetcher, ThreadPoolExecutor(threads) as pool:
+                list(pool.map(fetcher.fetch_page, urls[: 2 * hosts]))  # connections up
+                before, cpu = opened.value, time.process_time()
+                list(pool.map(fetcher.fetch_page, urls))
+                figures[name].append(
+                    (1000 * (time.process_time() - cpu) / pages, (opened.value - before) / pages)
+                )
+    child.terminate()
+    print(f"connection pools: {pages} pages over {hosts} sites, {threads} threads (3 rounds)")
+    for name, rounds in figures.items():
+        cpu_ms = ", ".join(f"{c:.2f}" for c, _ in rounds)
+        new = ", ".join(f"{n:.2f}" for _, n in rounds)
+        print(f"  {name:<16} CPU {cpu_ms} ms/page; connections opened per page {new}")
+
+
 def naive_httpx(url: str, cap: int) -> None:
     with httpx.Client() as client, client.stream("GET", url) as response:
         total = 0
@@ -89,6 +152,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=400)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--hosts", type=int, default=4)
+    parser.add_argument("--pool-hosts", type=int, default=20)
     parser.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus/feeds"))
     args = parser.parse_args()
 
@@ -142,6 +206,7 @@ def main() -> None:
         )
     for server in servers:
         server.shutdown()
+    compare_pools(args.pages, args.threads, args.pool_hosts)
 
 
 if __name__ == "__main__":

@@ -436,12 +436,10 @@ def _pooled_transport(settings: FetchSettings) -> HostPools:
     inner = httpcore.SyncBackend() if settings.allow_private_networks else GuardedBackend()
     backend = DeadlineBackend(inner)
     tls = httpx.create_ssl_context()
-    # One more connection than the host's slots: a redirect to the same host opens
-    # its next request while the previous response is being closed.
-    limits = httpx.Limits(
-        max_connections=settings.host_concurrency + 1,
-        max_keepalive_connections=settings.host_concurrency,
-    )
+    # One more connection than the host's slots, all kept alive: the next request can
+    # take its slot while the previous response is still being closed.
+    spare = settings.host_concurrency + 1
+    limits = httpx.Limits(max_connections=spare, max_keepalive_connections=spare)
     return HostPools(lambda: GuardedTransport(backend, ssl_context=tls, limits=limits))
 
 
