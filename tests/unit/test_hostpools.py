@@ -100,3 +100,27 @@ def test_close_closes_every_pool_and_refuses_new_requests() -> None:
 def test_max_hosts_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_hosts"):
         HostPools(httpx.MockTransport, max_hosts=0)
+
+
+def test_pools_unused_for_idle_s_are_closed_on_the_next_request() -> None:
+    """Idle sockets do not outlive their use in a long-lived process, whatever the bound."""
+    now = [0.0]
+    made: list[Recording] = []
+
+    def make() -> Recording:
+        made.append(Recording())
+        return made[-1]
+
+    transport = HostPools(make, max_hosts=10, idle_s=30.0, clock=lambda: now[0])
+    with httpx.Client(transport=transport) as client:
+        get(client, "http://a.test/")
+        now[0] = 20.0
+        get(client, "http://b.test/")
+        now[0] = 40.0  # a unused for 40 s, b for 20 s
+        get(client, "http://b.test/")
+        assert [t.closed for t in made] == [True, False]
+        with client.stream("GET", "http://c.test/"):
+            now[0] = 100.0  # c is in use however long it takes
+            get(client, "http://b.test/")
+            assert [t.closed for t in made] == [True, False, False]
+        assert transport.hosts() == 2
