@@ -41,6 +41,9 @@ from monitor.feeds import parse_feed
 from monitor.fetch import Fetcher
 from monitor.netguard import GuardedTransport
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sites  # benchmarks/, beside this script
+
 PAGE = b"<!doctype html><html><head><title>t</title></head><body>" + b"<p>word</p>" * 400
 
 
@@ -71,42 +74,26 @@ def serve() -> ThreadingHTTPServer:
     return server
 
 
-def _serve_sites(hosts: int, port: multiprocessing.Value, opened: multiprocessing.Value) -> None:
-    """Child process: one keep-alive site per loopback address, counting connections."""
+def compare_pools(pages: int, threads: int, hosts: int) -> None:
+    opened = multiprocessing.Value("i", 0)  # shared with the sites' process
 
-    class KeepAlive(Handler):
-        protocol_version = "HTTP/1.1"
+    keep_alive = sites.handler(lambda path, base: (PAGE, "text/html", {}), keep_alive=True)
+
+    class Counting(keep_alive):  # type: ignore[misc,valid-type]
+        """Counts the connections the sites accept."""
 
         def setup(self) -> None:
             with opened.get_lock():
                 opened.value += 1
             super().setup()
 
-    first = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
-    sites = [first] + [
-        ThreadingHTTPServer((f"127.0.0.{n}", first.server_address[1]), KeepAlive)
-        for n in range(2, hosts + 1)
-    ]
-    for site in sites:
-        site.daemon_threads = True
-        threading.Thread(target=site.serve_forever, daemon=True).start()
-    port.value = first.server_address[1]
-    threading.Event().wait()
-
-
-def compare_pools(pages: int, threads: int, hosts: int) -> None:
-    port, opened = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
-    child = multiprocessing.get_context("fork").Process(
-        target=_serve_sites, args=(hosts, port, opened), daemon=True
-    )
-    child.start()
-    deadline = time.monotonic() + 10
-    while not port.value and time.monotonic() < deadline:
-        threading.Event().wait(0.01)
+    servers = sites.loopback_sites(Counting, hosts)
+    port = servers[0].server_address[1]
+    child = sites.serve_in_subprocess(servers)
     settings = FetchSettings(
         host_interval_s=0, host_concurrency=2, allow_private_networks=True, respect_robots=False
     )
-    urls = [f"http://127.0.0.{1 + i % hosts}:{port.value}/page/{i}" for i in range(pages)]
+    urls = [f"http://127.0.0.{1 + i % hosts}:{port}/page/{i}" for i in range(pages)]
     figures: dict[str, list[tuple[float, float]]] = {"one shared pool": [], "a pool per host": []}
     for _ in range(3):
         for name in figures:

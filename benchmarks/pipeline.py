@@ -81,35 +81,17 @@ def serve(
             return body, "text/html; charset=utf-8", {"Content-Encoding": "gzip"}
         return None
 
-    Handler = sites.handler(route, keep_alive=True)
-    first = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port = first.server_address[1]
-    others = [ThreadingHTTPServer((f"127.0.0.{h}", port), Handler) for h in range(2, n_hosts + 1)]
-    return [first, *others], len(items)
-
-
-def _serve_all(servers: list[ThreadingHTTPServer]) -> None:
-    for server in servers[1:]:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    servers[0].serve_forever()
+    return sites.loopback_sites(sites.handler(route, keep_alive=True), n_hosts), len(items)
 
 
 def serve_in_subprocess(
     pages: dict[str, bytes], copies: int, n_feeds: int, n_hosts: int
 ) -> tuple[multiprocessing.Process, int, int]:
-    """The sites run in their own process, as remote sites would: serving must not take
-    the pipeline process's GIL (the baseline loop does not pay for serving either).
-    Pages are spread over ``n_hosts`` loopback addresses (127.0.0.1, 127.0.0.2, ...) as
-    a real poll's pages come from many sites, each under the per-host limits."""
+    """The sites in their own process (the baseline loop does not pay for serving
+    either), spread over ``n_hosts`` loopback addresses."""
     servers, n_items = serve(pages, copies, n_feeds, n_hosts)
     port = servers[0].server_address[1]
-    proc = multiprocessing.get_context("fork").Process(
-        target=_serve_all, args=(servers,), daemon=True
-    )
-    proc.start()
-    for server in servers:
-        server.server_close()  # the child keeps its copies of the listening sockets
-    return proc, port, n_items
+    return sites.serve_in_subprocess(servers), port, n_items
 
 
 def baseline(pages: dict[str, bytes], rounds: int) -> list[float]:
@@ -438,7 +420,7 @@ def main() -> None:
         print(f"  {who:<48} {seconds:6.1f} s {1000 * seconds / max(done, 1):6.1f} ms/article")
     print("CPU by second of the run (100% = one core):")
     print(timeline.format(cores))
-    print("where the time goes (worker stages are CPU seconds summed over processes):")
+    print("where the time goes (worker stages: seconds in the workers, summed over them):")
     print(timing.format_table(wall))
 
 

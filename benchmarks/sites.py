@@ -8,9 +8,11 @@ Also the memory probes both memory-reporting benchmarks print.
 
 from __future__ import annotations
 
+import multiprocessing
 import resource
+import threading
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -61,6 +63,37 @@ def handler(route: Route, *, keep_alive: bool = False) -> type[BaseHTTPRequestHa
             return
 
     return Handler
+
+
+def loopback_sites(
+    handler_class: type[BaseHTTPRequestHandler], n_hosts: int
+) -> list[ThreadingHTTPServer]:
+    """One server per loopback address (127.0.0.1, 127.0.0.2, ...), all on one port,
+    as a real poll's pages come from many sites, each under the per-host limits."""
+    first = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    port = first.server_address[1]
+    others = [
+        ThreadingHTTPServer((f"127.0.0.{h}", port), handler_class) for h in range(2, n_hosts + 1)
+    ]
+    return [first, *others]
+
+
+def _serve_all(servers: list[ThreadingHTTPServer]) -> None:
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
+
+
+def serve_in_subprocess(servers: list[ThreadingHTTPServer]) -> multiprocessing.Process:
+    """The sites run in their own process, as remote sites would: serving must not take
+    the measured process's GIL or CPU."""
+    proc = multiprocessing.get_context("fork").Process(
+        target=_serve_all, args=(servers,), daemon=True
+    )
+    proc.start()
+    for server in servers:
+        server.server_close()  # the child keeps its copies of the listening sockets
+    return proc
 
 
 def rss_mb(who: int = resource.RUSAGE_SELF) -> float:

@@ -25,7 +25,7 @@ from pathlib import Path
 # of dedup, and importing SQLAlchemy cost each forkserver 0.3 s of CPU. ``extract``
 # (trafilatura, lxml, htmldate...) is imported where pages are extracted: the parent
 # only submits pages and files results, and importing it there cost every poll's
-# start 0.16-0.2 s of CPU on the core it was waiting on.
+# start about 0.16 s (``python -X importtime``) on the core it was waiting on.
 from monitor import relevance, sketch, urls
 from monitor.config import ExtractionSettings
 from monitor.errors import BadInputError, MonitorError

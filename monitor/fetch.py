@@ -117,6 +117,7 @@ class Fetcher:
         self.settings = settings
         if transport is None:
             transport = _pooled_transport(settings)
+        # An injected transport (tests' MockTransport) gets the URL check only.
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
@@ -431,7 +432,6 @@ def _pooled_transport(settings: FetchSettings) -> HostPools:
 
     Every socket operation obeys the request's total deadline (monitor.deadline);
     the connect-time address check applies unless private networks are allowed.
-    An injected transport (tests' MockTransport) gets the URL check only.
     """
     inner = httpcore.SyncBackend() if settings.allow_private_networks else GuardedBackend()
     backend = DeadlineBackend(inner)

@@ -1,13 +1,13 @@
 """One connection pool per host, behind one ``httpx`` transport.
 
-A poll talks to dozens of sites at once. With one shared pool, httpcore walks
-every pooled connection, and polls each one's socket, on every request, once
-per connection (a list built inside a loop over the list): the work per
-request grows with the square of the hosts in use. On
-``benchmarks/pipeline.py``'s ten sites that was about a quarter of the CPU the
-pipeline process spent per fetched page. With a pool per host, a request only
-looks at its own host's one or two connections, and one busy site's idle
-connections no longer push another site's out of a shared keep-alive quota.
+A poll talks to dozens of sites at once. On every request, httpcore's pool
+walks all its connections, polling each one's socket, and for each idle one
+counts the whole list again: with one pool shared by every site, the work per
+request grows with the square of the sites in use. Over 20 sites with 8
+threads (``benchmarks/bench_fetch.py``), a pool per host took about a quarter
+less CPU per fetched page than one shared pool. A request now looks at its
+own host's one or two connections only, and one busy site's idle connections
+no longer push another site's out of a shared keep-alive quota.
 
 Pools are created on a host's first request. A pool is closed once it is
 beyond the ``max_hosts`` most recently used, or unused for ``idle_s`` (its
@@ -98,7 +98,6 @@ class HostPools(httpx.BaseTransport):
         self.close()
 
     def _acquire(self, origin: Origin) -> _Pool:
-        idle: list[_Pool] = []
         with self._lock:
             if self._closed:
                 raise RuntimeError("HostPools is closed")

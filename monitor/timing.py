@@ -7,7 +7,8 @@ accumulator rather than a profiler. Benchmarks print it; it costs a
 
 Wall seconds of a stage on a thread include waiting (for the network, for the
 GIL); its CPU seconds (``thread_time``) are what it took from the cores, which is
-what competes with extraction. Worker stages report CPU seconds as their wall.
+what competes with extraction. Worker stages come back from the workers as
+wall seconds measured there, with no CPU column.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def test_the_warm_forkserver_module_freezes_the_collector() -> None:
 
 def test_the_polling_process_leaves_the_extraction_libraries_to_the_workers() -> None:
     """The process that fetches and files never extracts: importing trafilatura and
-    lxml there cost every poll's start 0.16-0.2 s of CPU."""
+    lxml there cost every poll's start about 0.16 s (``python -X importtime``)."""
     code = (
         "import sys, flows.cli, flows.poll, monitor.pipeline, monitor.analysis; "
         "libs = ('trafilatura', 'lxml', 'htmldate', 'justext'); "
