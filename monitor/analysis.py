@@ -22,7 +22,8 @@ from multiprocessing import forkserver
 from pathlib import Path
 
 # ``sketch``, not ``dedup``: the workers need the fingerprint, not the database half
-# of dedup, and importing SQLAlchemy cost each forkserver 0.3 s of CPU. ``extract``
+# of dedup, and importing SQLAlchemy cost each forkserver 0.3 s of CPU (``sketch``
+# itself leaves numpy to ``monitor.minhash``, which only the workers load). ``extract``
 # (trafilatura, lxml, htmldate...) is imported where pages are extracted: the parent
 # only submits pages and files results, and importing it there cost every poll's
 # start about 0.16 s (``python -X importtime``) on the core it was waiting on.
@@ -117,6 +118,8 @@ def warm_up() -> None:
     language.detect_language("newsmon loads its language identification model here. " * 3)
     with contextlib.suppress(Exception):  # first-call caches of trafilatura and htmldate
         extract.extract_article(_WARM_PAGE)
+    # numpy and the MinHash permutations (monitor.minhash), which the parent never loads
+    sketch.fingerprint("newsmon", "newsmon warms up its sketch on this line of text. " * 4)
 
 
 class Seniority:

@@ -36,13 +36,8 @@ with fixed odd multipliers, blake2b for band keys), never Python's ``hash``.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import zlib
 from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
 
 from monitor.normalize import normalize_text, normalize_title, text_hash
 
@@ -66,23 +61,6 @@ _SCRIPTIO_CONTINUA = (
 _PROSE_END = re.compile(r"[.!?。！？…\"')]$")
 _TOKEN = re.compile(rf"[{_SCRIPTIO_CONTINUA}]|[^\W{_SCRIPTIO_CONTINUA}]+")
 
-_TOKEN_IDS: dict[str, int] = {}
-_TOKEN_CACHE_MAX = 500_000
-
-_U64 = np.uint64
-_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9][:SHINGLE], dtype=_U64)
-
-
-def _perm_params(count: int, seed: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-    rng = np.random.Generator(np.random.PCG64(seed))
-    mult = rng.integers(1, 2**63, size=count, dtype=np.uint64) * _U64(2) + _U64(1)  # odd
-    add = rng.integers(0, 2**63, size=count, dtype=np.uint64)
-    return mult, add
-
-
-_BODY_PERMS = _perm_params(BODY_BANDS * BODY_ROWS, seed=20240618)
-_LEAD_PERMS = _perm_params(LEAD_BANDS * LEAD_ROWS, seed=20230913)
-
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
@@ -103,58 +81,6 @@ class Fingerprint:
 def tokens(normalized: str) -> list[str]:
     """Words, or single characters in scripts without spaces."""
     return _TOKEN.findall(normalized)
-
-
-def _token_ids(toks: list[str]) -> list[int]:
-    """crc32 per token, memoized: news vocabulary is small and hashing dominates otherwise."""
-    cache = _TOKEN_IDS
-    out = []
-    for tok in toks:
-        value = cache.get(tok)
-        if value is None:
-            value = zlib.crc32(tok.encode("utf-8"))
-            if len(cache) >= _TOKEN_CACHE_MAX:
-                cache.clear()
-            cache[tok] = value
-        out.append(value)
-    return out
-
-
-def _shingle_hashes(toks: list[str]) -> npt.NDArray[np.uint64]:
-    """One 64-bit value per distinct word 3-shingle (fewer tokens: one shingle)."""
-    ids = np.array(_token_ids(toks), dtype=np.uint64)
-    width = min(SHINGLE, len(ids))
-    if width == 0:
-        return np.zeros(0, dtype=np.uint64)
-    count = len(ids) - width + 1
-    mixed = np.zeros(count, dtype=np.uint64)
-    for offset in range(width):
-        mixed ^= ids[offset : offset + count] * _MIX[offset]
-        mixed = (mixed << _U64(13)) | (mixed >> _U64(51))
-    return np.unique(mixed)
-
-
-def minhash(
-    shingles: npt.NDArray[np.uint64], perms: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]
-) -> npt.NDArray[np.uint64]:
-    """Multiply-shift hashing: for each permutation, the minimum of the top 32 bits."""
-    mult, add = perms
-    if shingles.size == 0:
-        return np.full(mult.shape, np.iinfo(np.uint64).max, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        values = (shingles[:, None] * mult[None, :] + add[None, :]) >> _U64(32)
-    result: npt.NDArray[np.uint64] = values.min(axis=0)
-    return result
-
-
-def band_keys(signature: npt.NDArray[np.uint64], rows: int, kind: bytes) -> list[int]:
-    """Signed 64-bit keys (they fit a BIGINT), one per band, namespaced by sketch kind."""
-    keys = []
-    for band in range(len(signature) // rows):
-        chunk = signature[band * rows : (band + 1) * rows].astype("<u4").tobytes()
-        digest = hashlib.blake2b(kind + bytes([band]) + chunk, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "little", signed=True))
-    return keys
 
 
 def _substantive(line: str, toks: list[str]) -> bool:
@@ -184,9 +110,11 @@ def sketch_keys(normalized: str, toks: list[str] | None = None) -> tuple[int, ..
     toks = tokens(normalized) if toks is None else toks
     if len(toks) < MIN_SKETCH_TOKENS:
         return ()
-    body = band_keys(minhash(_shingle_hashes(toks), _BODY_PERMS), BODY_ROWS, b"B")
-    lead = band_keys(
-        minhash(_shingle_hashes(lead_tokens(normalized)), _LEAD_PERMS), LEAD_ROWS, b"L"
+    from monitor import minhash  # numpy, only where articles are sketched: see minhash
+
+    body = minhash.band_keys(minhash.signature(toks, minhash.BODY), BODY_ROWS, b"B")
+    lead = minhash.band_keys(
+        minhash.signature(lead_tokens(normalized), minhash.LEAD), LEAD_ROWS, b"L"
     )
     return tuple(dict.fromkeys(body + lead))
 
@@ -206,6 +134,8 @@ def fingerprint(title: str, text: str) -> Fingerprint:
 
 def jaccard(a: str, b: str) -> float:
     """Exact shingle Jaccard of two normalized texts (evaluation and tests only)."""
-    sa = set(_shingle_hashes(tokens(a)).tolist())
-    sb = set(_shingle_hashes(tokens(b)).tolist())
+    from monitor.minhash import shingle_hashes
+
+    sa = set(shingle_hashes(tokens(a)).tolist())
+    sb = set(shingle_hashes(tokens(b)).tolist())
     return len(sa & sb) / len(sa | sb) if sa or sb else 1.0

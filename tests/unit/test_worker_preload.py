@@ -25,6 +25,7 @@ def test_preload_module_loads_the_model_and_freezes_the_collector() -> None:
     try:
         importlib.reload(monitor.worker_preload)
         assert language._identifier.cache_info().currsize == 1
+        assert "monitor.minhash" in sys.modules  # the sketch's numpy half, for the workers
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
@@ -85,11 +86,12 @@ def test_the_warm_forkserver_module_freezes_the_collector() -> None:
 
 
 def test_the_polling_process_leaves_the_extraction_libraries_to_the_workers() -> None:
-    """The process that fetches and files never extracts: importing trafilatura and
-    lxml there cost every poll's start about 0.16 s (``python -X importtime``)."""
+    """The process that fetches and files never extracts or sketches: importing
+    trafilatura and lxml there cost every poll's start about 0.16 s, and numpy (for
+    the MinHash sketch) 0.25 s more (``python -X importtime``)."""
     code = (
         "import sys, flows.cli, flows.poll, monitor.pipeline, monitor.analysis; "
-        "libs = ('trafilatura', 'lxml', 'htmldate', 'justext'); "
+        "libs = ('trafilatura', 'lxml', 'htmldate', 'justext', 'numpy'); "
         "print(sorted(m for m in libs if m in sys.modules))"
     )
     done = subprocess.run(
