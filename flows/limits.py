@@ -46,8 +46,12 @@ def ensure_host_limits(hosts: Iterable[str], slots: int) -> set[str]:
     concurrently), so a warm server costs a single request per flow run.
     Failure is not fatal: the run falls back to the in-process per-host limits
     and says so in its log.
+
+    It asks on the process's slot client (:func:`_client`), so that client is
+    ready before the feed tasks start: built by the first of them, it held the
+    other seven on its lock while it loaded the CA bundle (66 ms of CPU, at the
+    moment every feed task of the run is starting).
     """
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import (
         GlobalConcurrencyLimitCreate,
         GlobalConcurrencyLimitUpdate,
@@ -58,34 +62,34 @@ def ensure_host_limits(hosts: Iterable[str], slots: int) -> set[str]:
     if not wanted:
         return set()
     try:
-        with get_client(sync_client=True) as client:
-            existing: dict[str, int] = {}
-            offset = 0
-            while True:
-                page = client.read_global_concurrency_limits(limit=_PAGE, offset=offset)
-                existing.update({lim.name: lim.limit for lim in page})
-                if len(page) < _PAGE:
-                    break
-                offset += _PAGE
+        client = _client()
+        existing: dict[str, int] = {}
+        offset = 0
+        while True:
+            page = client.read_global_concurrency_limits(limit=_PAGE, offset=offset)
+            existing.update({lim.name: lim.limit for lim in page})
+            if len(page) < _PAGE:
+                break
+            offset += _PAGE
 
-            def settle(name: str) -> None:
-                if name not in existing:
-                    # another run may create it meanwhile: that is fine
-                    with suppress(ObjectAlreadyExists):
-                        client.create_global_concurrency_limit(
-                            GlobalConcurrencyLimitCreate(name=name, limit=slots)
-                        )
-                else:
-                    client.update_global_concurrency_limit(
-                        name, GlobalConcurrencyLimitUpdate(limit=slots)
+        def settle(name: str) -> None:
+            if name not in existing:
+                # another run may create it meanwhile: that is fine
+                with suppress(ObjectAlreadyExists):
+                    client.create_global_concurrency_limit(
+                        GlobalConcurrencyLimitCreate(name=name, limit=slots)
                     )
+            else:
+                client.update_global_concurrency_limit(
+                    name, GlobalConcurrencyLimitUpdate(limit=slots)
+                )
 
-            todo = sorted(n for n in wanted if existing.get(n) != slots)
-            # At once, not one after another: a run over new hosts waited 0.4 s for
-            # nine creations in a row (benchmarks/pipeline.py).
-            if todo:
-                with ThreadPoolExecutor(min(_WRITERS, len(todo))) as pool:
-                    list(pool.map(settle, todo))
+        todo = sorted(n for n in wanted if existing.get(n) != slots)
+        # At once, not one after another: a run over new hosts waited 0.4 s for
+        # nine creations in a row (benchmarks/pipeline.py).
+        if todo:
+            with ThreadPoolExecutor(min(_WRITERS, len(todo))) as pool:
+                list(pool.map(settle, todo))
     except Exception as exc:
         log.warning("per-host Prefect limits unavailable, using in-process limits: %s", exc)
         return set()

@@ -107,3 +107,16 @@ def test_limits_are_created_and_resized_for_every_host_in_one_call(
     for host in hosts:
         limit = prefect_api.api("GET", f"/v2/concurrency_limits/{host_limit_name(host)}")
         assert limit["limit"] == 2
+
+
+def test_setting_up_the_limits_readies_the_client_the_feed_tasks_take_slots_on(
+    prefect_api: PrefectServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built by the first feed task instead, it held the run's other feed tasks on its lock."""
+    from flows import limits
+
+    monkeypatch.setattr(limits, "_clients", {})
+    ensure_host_limits(["slots-client.example"], 2)
+    assert len(limits._clients) == 1
+    ready = next(iter(limits._clients.values()))
+    assert limits._client() is ready
