@@ -162,8 +162,14 @@ _pool_lock = threading.Lock()
 _warmed_pool: ProcessPoolExecutor | None = None  # the pool already asked to start
 
 
+@lru_cache(maxsize=1)
+def _cores() -> int:
+    # os.cpu_count() reads /sys on every call (4 us), and get_pool asks on every submit.
+    return max(1, os.cpu_count() or 1)
+
+
 def process_count(settings: ExtractionSettings) -> int:
-    return settings.extract_processes or max(1, os.cpu_count() or 1)
+    return settings.extract_processes or _cores()
 
 
 def get_pool(settings: ExtractionSettings) -> ProcessPoolExecutor:

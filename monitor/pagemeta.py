@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -295,7 +294,38 @@ def _walked(element: HtmlElement) -> bool:
     return isinstance(element.tag, str) and element.tag not in _SKIPPED_TAGS
 
 
-def header_date(tree: HtmlElement, headline: HtmlElement) -> tuple[date | None, bool]:
+def _backwards(element: HtmlElement) -> Iterator[HtmlElement]:
+    """The nodes before ``element`` in document order, nearest first (ancestors included).
+
+    Walked back from the headline rather than forward from the top of the page: a
+    headline sits after the page's menus, often a thousand elements in, and only
+    the few just before it are read (0.8 ms a page in Python, 0.5 ms this way).
+    """
+    node = element
+    while True:
+        previous = node.getprevious()
+        if previous is None:
+            parent = node.getparent()
+            if parent is None:
+                return
+            node = parent
+        else:
+            while len(previous):  # the last node of the previous sibling's subtree
+                previous = previous[-1]
+            node = previous
+        yield node
+
+
+def _forwards(element: HtmlElement) -> Iterator[HtmlElement]:
+    """The nodes after ``element`` and its subtree, in document order."""
+    node: HtmlElement | None = element
+    while node is not None:
+        for sibling in node.itersiblings():
+            yield from sibling.iter()
+        node = node.getparent()
+
+
+def header_date(headline: HtmlElement) -> tuple[date | None, bool]:
     """The date shown beside the headline: the nearest one, above or below it.
 
     Annotators and readers take the day printed in the article header; htmldate
@@ -307,18 +337,13 @@ def header_date(tree: HtmlElement, headline: HtmlElement) -> tuple[date | None, 
     Returns (day, marked): marked when the date is in ``<time>`` or an element
     whose class/id/itemprop names a date.
     """
-    before: deque[HtmlElement] = deque(maxlen=_HEADER_BEFORE)
-    elements = filter(_walked, tree.iter())
-    for element in elements:
-        if element is headline:
-            break
-        before.append(element)
-    else:
+    if not _walked(headline):
         return None, False
     # Nearest date first, looking both ways; a tie goes to the one below the headline.
     found_before: tuple[int, date, bool] | None = None
     ancestors = set(headline.iterancestors())  # their text holds the headline's own words
-    for distance, element in enumerate(reversed(before), start=1):
+    before = islice(filter(_walked, _backwards(headline)), _HEADER_BEFORE)
+    for distance, element in enumerate(before, start=1):
         if element in ancestors:
             continue
         day, marked = _element_date(element)
@@ -326,8 +351,7 @@ def header_date(tree: HtmlElement, headline: HtmlElement) -> tuple[date | None, 
             found_before = (distance, day, marked)
             break
     limit = found_before[0] if found_before is not None else _HEADER_AFTER
-    inside = sum(1 for _ in filter(_walked, headline.iterdescendants()))
-    for element in islice(elements, inside, inside + limit):
+    for element in islice(filter(_walked, _forwards(headline)), limit):
         day, marked = _element_date(element)
         if day is not None and not _is_update(element):
             return day, marked
@@ -353,9 +377,7 @@ def read_page_meta(tree: HtmlElement, base_url: str = "") -> PageMeta:
     headline = _headline(headings, reference)
     if headline is None and reference:  # the h1 is the logo: the headline is an h2
         headline = _headline(_headings(tree, "h2"), reference)
-    header_day, header_marked = (
-        header_date(tree, headline) if headline is not None else (None, False)
-    )
+    header_day, header_marked = header_date(headline) if headline is not None else (None, False)
     return PageMeta(
         language=language or _first(metas, _LANG_KEYS) or None,
         canonical=_canonical(tree, metas, base_url),
