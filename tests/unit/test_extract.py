@@ -25,6 +25,8 @@ from monitor.noise import drop_noise_lines, is_noise_line
 from monitor.pagemeta import (
     HEADER_MAX_DRIFT_DAYS,
     PageMeta,
+    _backwards,
+    _forwards,
     choose_author,
     choose_published,
     read_page_meta,
@@ -294,6 +296,24 @@ def header_page(header: str, *, before: str = "", h1: str = TITLE, head: str = "
 <nav><a href="/">Accueil</a></nav><main><article>{before}<h1>{h1}</h1>{header}
 {"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article></main></body></html>"""
     return read_page_meta(parse_html(html))
+
+
+def test_the_walks_from_the_headline_visit_document_order_both_ways() -> None:
+    """header_date walks out from the headline instead of from the top of the page:
+    before it, every node in reverse document order (ancestors included); after it,
+    every node past its subtree, in document order. Checked from every node of a
+    nested page with text, tails and empty elements."""
+    tree = parse_html(
+        "<html><head><title>t</title><meta name=a content=b></head><body>"
+        "<div id=a><p>x<b>y</b>z</p><ul><li>1</li><li>2<i></i></li></ul></div>"
+        "<section><h1>h<span>s</span></h1><time>t</time><div><div><p>q</p></div></div></section>"
+        "<footer><p>f</p></footer></body></html>"
+    )
+    order = list(tree.iter())
+    for i, node in enumerate(order):
+        subtree = set(node.iter())
+        assert list(_backwards(node)) == order[:i][::-1]
+        assert list(_forwards(node)) == [n for n in order[i + 1 :] if n not in subtree]
 
 
 def test_local_time_beside_the_headline_beats_the_utc_metadata_day() -> None:
