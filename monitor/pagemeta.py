@@ -299,7 +299,8 @@ def _backwards(element: HtmlElement) -> Iterator[HtmlElement]:
 
     Walked back from the headline rather than forward from the top of the page: a
     headline sits after the page's menus, often a thousand elements in, and only
-    the few just before it are read (0.8 ms a page in Python, 0.5 ms this way).
+    the few just before it are read (``header_date`` took 0.85 ms a page walking
+    from the top, 0.52 ms this way, on the 366 corpus pages with a headline).
     """
     node = element
     while True:
