@@ -5,8 +5,9 @@ Every extraction worker needs the same imports and the same language model
 worker is forked from, makes a worker ready at once and shares those pages
 between workers until written; loading them in each worker's initializer cost
 that CPU again per worker, in every run (each flow run is its own process). The
-garbage collector is frozen afterwards so that collections in the workers do not
-walk, and so copy, the preloaded objects.
+garbage collector is off while they load and frozen afterwards
+(:mod:`monitor.lifetime`), so that collections in the workers do not walk, and
+so copy, the preloaded objects.
 
 Workers also skip re-running the parent's ``__main__``. ``multiprocessing`` runs it
 in every child it starts from the forkserver (the "safe importing of main module"
@@ -23,10 +24,9 @@ name, and offers no hook to run a function instead.
 
 from __future__ import annotations
 
-import gc
 from multiprocessing import spawn
 
-from monitor import analysis
+from monitor.lifetime import loaded_for_good
 
 
 def _skip_main(_: str) -> None:
@@ -39,5 +39,7 @@ def _skip_main(_: str) -> None:
 for _hook in ("_fixup_main_from_path", "_fixup_main_from_name"):
     setattr(spawn, _hook, _skip_main)
 
-analysis.warm_up()
-gc.freeze()
+with loaded_for_good():  # the collector off while the extractor loads, then frozen
+    from monitor import analysis
+
+    analysis.warm_up()
