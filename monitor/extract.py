@@ -111,6 +111,31 @@ _PARSER.set_element_class_lookup(
 )
 
 
+# trafilatura's author search (``extract_author``) prunes a deep copy of the page, then
+# runs three XPath scans over it: 7 ms on a page without author metadata, 2.1 ms a
+# page on average over the benchmark's 181 (measured). Each of its patterns
+# (``trafilatura.xpaths.AUTHOR_XPATHS``, 2.0) needs an ``<author>`` or ``<rel>``
+# element, or one of these words in the rel, id, class, itemprop, data-testid or
+# data-component attribute of an element. Pruning only removes elements, so a page
+# with none of them has no author for that search to find, and is not searched:
+# 59 of the 384 corpus pages, the same results on all of them, 0.9 ms for the check.
+_AUTHOR_ATTRIBUTES = etree.XPath(
+    "//@rel|//@id|//@class|//@itemprop|//@data-testid|//@data-component"
+)
+_AUTHOR_ELEMENTS = etree.XPath("boolean(//author|//rel)")
+_AUTHOR_WORDS = re.compile(
+    "author|Author|byl|BBL|Byline|username|screenname|writer|zuozhe|bianji|xiaobian"
+    "|channel-name|submitted-by|posted-by|journalist-name"
+)
+
+
+def may_name_an_author(tree: HtmlElement) -> bool:
+    """Whether trafilatura's author search could find anything on this page."""
+    if _AUTHOR_ELEMENTS(tree):
+        return True
+    return _AUTHOR_WORDS.search("\x00".join(_AUTHOR_ATTRIBUTES(tree))) is not None
+
+
 class ExtractionRejected(BadInputError):
     """No usable article text; ``reason`` is a short tag for operators.
 
@@ -223,7 +248,8 @@ def _page_metadata(tree: HtmlElement, url: str) -> Document:
         except Exception as exc:  # trafilatura guards this step the same way
             LOGGER.debug("JSON-LD metadata unreadable on %s: %s", url, exc)
         meta.title = meta.title or extract_title(tree)
-        meta.author = meta.author or extract_author(tree)
+        if not meta.author and may_name_an_author(tree):
+            meta.author = extract_author(tree)
         meta.url = meta.url or extract_url(tree, url or None)
         if meta.url:
             meta.hostname = extract_domain(meta.url, fast=True)
