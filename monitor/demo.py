@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -218,12 +218,20 @@ class DemoSite:
 
 
 @contextmanager
-def serve_demo(host: str = "127.0.0.1", port: int = 0) -> Iterator[DemoSite]:
-    """Serve the demo site in a background thread for the duration of the block."""
+def serve_demo(
+    host: str = "127.0.0.1", port: int = 0, before_answer: Callable[[str], None] | None = None
+) -> Iterator[DemoSite]:
+    """Serve the demo site in a background thread for the duration of the block.
+
+    ``before_answer`` is called with each request's path before it is answered, on
+    the request's own thread: tests use it to count requests or to hold pages back.
+    """
     holder: dict[str, DemoSite] = {}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if before_answer is not None:
+                before_answer(self.path)
             found = holder["site"].files.get(self.path.split("?")[0])
             if found is None:
                 self.send_error(404)

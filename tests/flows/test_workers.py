@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,34 @@ pytestmark = pytest.mark.slow
 
 POOL = "newsmon"  # the pool named in prefect.yaml
 RUN_TIMEOUT_S = 180.0
+#: Pages are held until both runs have read their first feed, at most this long (under
+#: the fetcher's 15 s read timeout, so a held page is late, never failed).
+GATE_TIMEOUT_S = 10.0
+
+
+class BothRunsStarted:
+    """Holds the demo's pages until every run has asked for the first feed.
+
+    The two workers pick their runs up a second or more apart, and a poll of the
+    demo takes about a second: left alone, one run could end before the other
+    began, and the test would prove nothing. Held this way, neither run can file
+    anything before the other is polling too.
+    """
+
+    def __init__(self, runs: int) -> None:
+        self.runs = runs
+        self.feed_reads = 0
+        self.lock = threading.Lock()
+        self.all_started = threading.Event()
+
+    def __call__(self, path: str) -> None:
+        if path.startswith("/originals.xml"):
+            with self.lock:
+                self.feed_reads += 1
+                if self.feed_reads >= self.runs:
+                    self.all_started.set()
+        elif path.endswith(".html"):
+            self.all_started.wait(GATE_TIMEOUT_S)
 
 
 def _prefect(server: PrefectServer, *args: str, cwd: Path = REPO) -> str:
@@ -143,7 +172,8 @@ def test_two_workers_two_concurrent_polls_file_nothing_twice(
     workers: list[Proc],
     db_url: str,
 ) -> None:
-    with serve_demo() as site:
+    gate = BothRunsStarted(runs=2)
+    with serve_demo(before_answer=gate) as site:
         feeds = [site.feed_url("originals"), site.feed_url("reposts")]
         run_ids = [
             prefect_server.api(
@@ -159,6 +189,7 @@ def test_two_workers_two_concurrent_polls_file_nothing_twice(
     for run in runs:
         assert run["state"]["type"] == "COMPLETED", f"{run['state']}\n{logs}"
     # They really overlapped (two workers, one run each), or the test proves nothing.
+    assert gate.all_started.is_set(), f"the second run never read the feed:\n{logs}"
     (a0, a1), (b0, b1) = (_interval(r) for r in runs)
     assert a0 < b1 and b0 < a1, f"runs did not overlap: {runs}"
 
