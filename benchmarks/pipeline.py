@@ -102,7 +102,13 @@ def serve_in_subprocess(
 
 
 def baseline(pages: dict[str, bytes], rounds: int) -> list[float]:
-    """Seconds of each of ``rounds`` passes over every page, in one process."""
+    """Seconds of each of ``rounds`` passes over every page, in one process.
+
+    None: trafilatura is not even imported, so a memory run's parent holds what
+    ``newsmon poll`` holds.
+    """
+    if rounds <= 0:
+        return []
     import trafilatura
 
     bodies = [gzip.decompress(b).decode("utf-8", "replace") for b in pages.values()]
@@ -423,23 +429,33 @@ def main() -> None:
         parent_peak, worker_peaks = sites.peak_rss_mb(), sites.worker_peaks_mb()
     finally:
         if proc is not None:
+            if not args.no_prefect:
+                # The run's last log lines are still queued for the API: sent now, they
+                # do not fail against a stopped server at exit ("Error logging to API").
+                from prefect.logging.handlers import APILogWorker
+
+                APILogWorker.drain_all(timeout=10)
             proc.terminate()
         site.terminate()
     # The cores' speed drifts over tens of seconds on this shared machine: passes on
     # both sides of the run, and the ratio against the fastest of them all.
     after_passes = baseline(pages, args.baseline_after)
-    base_rate = len(pages) / min(before_passes + after_passes)
+    passes = before_passes + after_passes
+    base_rate = len(pages) / min(passes) if passes else None  # none: a memory run
     print(
         "baseline passes after the run: "
         + (", ".join(f"{len(pages) / s:.2f}" for s in after_passes) or "none")
-        + f" articles/s; the fastest of all: {base_rate:.2f} articles/s"
+        + (f" articles/s; the fastest of all: {base_rate:.2f} articles/s" if base_rate else "")
     )
     done = len(summary.outcomes)
     rate = done / wall
     print(f"{label}: {done} articles in {wall:.1f} s = {rate:.2f} articles/s")
     print(f"  outcomes: {json.dumps(dict(summary.counts))}")
-    print(f"ratio pipeline / single-process extraction: {rate / base_rate:.2f}  (target >= 1.6)")
-    if first_page.at is not None:
+    if base_rate:
+        print(
+            f"ratio pipeline / single-process extraction: {rate / base_rate:.2f}  (target >= 1.6)"
+        )
+    if first_page.at is not None and base_rate:
         lead = first_page.at - start
         steady = done / max(wall - lead, 1e-9)
         print(

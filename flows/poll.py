@@ -223,6 +223,7 @@ def poll_and_process(
                         )
                         results[i] = failed_feed(targets[i], error)
                     queue.extend(results[i].new_entries)
+                    results[i] = results[i].handed_over()  # the queue holds them now
                     run_batches(final=False)
         run_batches(final=True)
         outcomes = batches.finish()

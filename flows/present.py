@@ -101,7 +101,7 @@ def feed_rows(feeds: Sequence[FeedResult]) -> list[dict[str, Any]]:
             "outcome": f.outcome,
             "http_status": f.http_status,
             "entries": f.total_entries,
-            "new": len(f.new_entries),
+            "new": f.new_count,
             "reason": f.reason,
         }
         for f in feeds

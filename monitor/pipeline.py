@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -28,7 +28,7 @@ from monitor.db import FeedRow, open_database, retrying, session_factory
 from monitor.errors import BadInputError
 from monitor.fetch import Fetcher
 from monitor.filing import file_batch, ingest_one
-from monitor.records import FeedEntry, FeedPoll, Outcome, Status, utcnow
+from monitor.records import FeedEntry, FeedPoll, Outcome, Outcomes, Status, utcnow
 
 T = TypeVar("T")
 
@@ -43,6 +43,13 @@ class FeedTarget:
 
 @dataclass(frozen=True, slots=True)
 class FeedResult:
+    """One feed's poll. ``new_entries`` travel to the batches; ``new_count`` stays.
+
+    Once the entries are queued, the run keeps the result without them
+    (:meth:`handed_over`): a run's summary otherwise held every entry of the run
+    until its end, and Prefect walked them all in the flow's return value.
+    """
+
     feed_url: str
     feed_name: str
     outcome: str  # ok, not_modified, unchanged, error
@@ -50,6 +57,15 @@ class FeedResult:
     reason: str = ""
     total_entries: int = 0
     new_entries: tuple[FeedEntry, ...] = ()
+    new_count: int = -1  # default: len(new_entries)
+
+    def __post_init__(self) -> None:
+        if self.new_count < 0:
+            object.__setattr__(self, "new_count", len(self.new_entries))
+
+    def handed_over(self) -> FeedResult:
+        """The result without its entries, once something else holds them."""
+        return replace(self, new_entries=()) if self.new_entries else self
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +78,7 @@ class PollSummary:
     started_at: datetime
     finished_at: datetime
     feeds: tuple[FeedResult, ...] = ()
-    outcomes: tuple[Outcome, ...] = ()
+    outcomes: Outcomes = field(default_factory=Outcomes)
     counts: tuple[tuple[str, int], ...] = ()
     failures_by_reason: tuple[tuple[str, int], ...] = ()
     feed_counts: tuple[tuple[str, int], ...] = field(default=())
@@ -411,8 +427,8 @@ def summarize(
     return PollSummary(
         started_at=started_at,
         finished_at=utcnow(),
-        feeds=tuple(feed_results),
-        outcomes=tuple(outcomes),
+        feeds=tuple(f.handed_over() for f in feed_results),
+        outcomes=Outcomes(outcomes),
         counts=tuple((k, counts[k]) for k in order if counts.get(k)),
         failures_by_reason=tuple(reasons.most_common()),
         feed_counts=tuple(sorted(feed_counts.items())),
@@ -436,8 +452,10 @@ def run_poll(settings: Settings, *, only: Sequence[str] | None = None) -> PollSu
     started = utcnow()
     expect_pages(settings, only=only)
     targets, retries = plan(settings, only=only)
-    results = [poll_feed(settings, feed) for feed in targets]
-    entries = [e for r in results for e in r.new_entries] + retries
+    polled = [poll_feed(settings, feed) for feed in targets]
+    entries = [e for r in polled for e in r.new_entries] + retries
+    results = [r.handed_over() for r in polled]
+    del polled
     outcomes: list[Outcome] = []
     size = settings.poll.batch_size
     for start in range(0, len(entries), size):

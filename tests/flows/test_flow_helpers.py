@@ -225,3 +225,27 @@ def test_a_foreground_poll_freezes_its_imports_before_the_flow(
         "http://a.test/f.xml"
     ]
     assert calls == ["workers", "freeze", "flow"]
+
+
+def test_prefect_does_not_walk_a_run_s_outcomes_or_entries() -> None:
+    """Prefect searches a flow's return value for futures, node by node; a run's
+    summary must cost it the same at 10 entries as at 10,000."""
+    from datetime import timedelta
+
+    from prefect.utilities.collections import visit_collection
+
+    from monitor.pipeline import FeedResult, summarize
+    from monitor.records import Outcome, utcnow
+
+    def nodes(n: int) -> int:
+        entries = tuple(FeedEntry(feed_url="u", link=f"https://a.example/{i}") for i in range(n))
+        feed = FeedResult("u", "A", "ok", 200, "", n, entries)
+        outcomes = [Outcome(f"https://a.example/{i}", "", Status.DUPLICATE) for i in range(n)]
+        summary = summarize([feed], outcomes, utcnow() - timedelta(seconds=1))
+        seen: list[object] = []
+        visit_collection(
+            summary, lambda expr, ctx: seen.append(expr), return_data=False, context={}
+        )
+        return len(seen)
+
+    assert nodes(10) == nodes(1000) < 100
