@@ -83,6 +83,10 @@ class PollSummary:
     failures_by_reason: tuple[tuple[str, int], ...] = ()
     feed_counts: tuple[tuple[str, int], ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.outcomes, Outcomes):  # built from a tuple or a list
+            object.__setattr__(self, "outcomes", Outcomes(self.outcomes))
+
     @property
     def filed(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if o.status is Status.FILED)

@@ -51,3 +51,11 @@ def test_the_summary_keeps_counts_not_entries() -> None:
     assert summary.feeds[0].new_entries == () and summary.feeds[0].new_count == 4
     assert isinstance(summary.outcomes, Outcomes) and summary.outcomes == tuple(outcomes)
     assert summary.count(Status.DUPLICATE) == 3 and len(summary.filed) == 1
+
+
+def test_a_summary_built_from_a_tuple_holds_outcomes() -> None:
+    from monitor.pipeline import PollSummary
+
+    items = (_outcome(1),)
+    summary = PollSummary(started_at=utcnow(), finished_at=utcnow(), outcomes=items)  # type: ignore[arg-type]
+    assert isinstance(summary.outcomes, Outcomes) and summary.outcomes == items
