@@ -104,8 +104,8 @@ def serve_in_subprocess(
 def baseline(pages: dict[str, bytes], rounds: int) -> list[float]:
     """Seconds of each of ``rounds`` passes over every page, in one process.
 
-    None: trafilatura is not even imported, so a memory run's parent holds what
-    ``newsmon poll`` holds.
+    With no rounds, trafilatura is not even imported, so a memory run's parent
+    holds what ``newsmon poll`` holds.
     """
     if rounds <= 0:
         return []

@@ -39,8 +39,8 @@ def _token_ids(toks: list[str]) -> list[int]:
     """crc32 per token, memoized: news vocabulary is small and hashing dominates otherwise.
 
     The new words are found and hashed first, then every token is looked up in one
-    C-level ``map``: a Python loop over the tokens cost 0.26 ms an article, a third
-    of the signature's time.
+    C-level ``map``. With a Python loop over the tokens, a fingerprint took 0.96 ms
+    an article on the benchmark's pages; with the ``map``, 0.86 ms.
     """
     cache = _TOKEN_IDS
     new = [tok for tok in set(toks) if tok not in cache]
