@@ -429,12 +429,11 @@ def main() -> None:
         parent_peak, worker_peaks = sites.peak_rss_mb(), sites.worker_peaks_mb()
     finally:
         if proc is not None:
-            if not args.no_prefect:
-                # The run's last log lines are still queued for the API: sent now, they
-                # do not fail against a stopped server at exit ("Error logging to API").
-                from prefect.logging.handlers import APILogWorker
+            # The run's last log lines are still queued for the API: sent now, they
+            # do not fail against a stopped server at exit ("Error logging to API").
+            from prefect.logging.handlers import APILogWorker
 
-                APILogWorker.drain_all(timeout=10)
+            APILogWorker.drain_all(timeout=10)
             proc.terminate()
         site.terminate()
     # The cores' speed drifts over tens of seconds on this shared machine: passes on

@@ -43,11 +43,12 @@ def _token_ids(toks: list[str]) -> list[int]:
     an article on the benchmark's pages; with the ``map``, 0.86 ms.
     """
     cache = _TOKEN_IDS
-    new = [tok for tok in set(toks) if tok not in cache]
+    distinct = set(toks)
+    new = [tok for tok in distinct if tok not in cache]
     if new:
         if len(cache) + len(new) > _TOKEN_CACHE_MAX:
             cache.clear()
-            new = list(set(toks))
+            new = list(distinct)
         for tok in new:
             cache[tok] = zlib.crc32(tok.encode("utf-8"))
     return list(map(cache.__getitem__, toks))

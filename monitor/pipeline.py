@@ -456,10 +456,8 @@ def run_poll(settings: Settings, *, only: Sequence[str] | None = None) -> PollSu
     started = utcnow()
     expect_pages(settings, only=only)
     targets, retries = plan(settings, only=only)
-    polled = [poll_feed(settings, feed) for feed in targets]
-    entries = [e for r in polled for e in r.new_entries] + retries
-    results = [r.handed_over() for r in polled]
-    del polled
+    results = [poll_feed(settings, feed) for feed in targets]
+    entries = [e for r in results for e in r.new_entries] + retries
     outcomes: list[Outcome] = []
     size = settings.poll.batch_size
     for start in range(0, len(entries), size):
