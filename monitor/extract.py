@@ -8,6 +8,8 @@ whose ``reason`` tag is stored with the failed item).
 Work is done once: the bytes are decoded once (:mod:`monitor.decode`), parsed
 once into an lxml tree, and that tree is handed to trafilatura (which copies it
 before pruning) and read for our own metadata (:mod:`monitor.pagemeta`).
+trafilatura's own XPath expressions run compiled (:mod:`monitor.xpathc`): the
+same nodes, about a third of a page's analysis less CPU.
 
 Settings were chosen on the shared corpus with ``benchmarks/extraction_eval.py``:
 ``favor_precision`` gives the best body F1 there (it drops related-article
@@ -49,7 +51,7 @@ from trafilatura.metadata import (
 )
 from trafilatura.settings import Document, set_date_params
 
-from monitor import language
+from monitor import language, xpathc
 from monitor.config import ExtractionSettings
 from monitor.decode import decode_html
 from monitor.errors import BadInputError
@@ -362,6 +364,8 @@ def extract_article(
     nor the entry yields any text; never anything else.
     """
     settings = settings or ExtractionSettings()
+    if not xpathc.installed():  # trafilatura's expressions, compiled: see monitor.xpathc
+        xpathc.install()
     url = page.final_url or page.url
     try:
         tree, encoding = _page_tree(page)
