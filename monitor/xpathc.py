@@ -59,14 +59,15 @@ from monitor.xpathsyntax import (
 
 __all__ = ["CompiledXPath", "Unsupported", "compile_xpath", "install", "installed"]
 
-_MEMO_LIMIT = 50_000
+_MEMO_LIMIT = 4096
 
 
 class _Memo(dict[str, bool]):
     """A pattern's answers by string: class and id values repeat across a page and a site.
 
     Looked up with ``memo[s]`` in C; only a string not seen yet costs a call.
-    Cleared when full, so a long-lived worker's memory stays bounded.
+    Cleared when full (4,096 strings, a few hundred KB; a page has a few hundred
+    distinct values), so a long-lived worker's memory stays bounded.
     """
 
     def __init__(self, search: Callable[[str], Any]) -> None:
