@@ -60,14 +60,15 @@ from monitor.xpathsyntax import (
 __all__ = ["CompiledXPath", "Unsupported", "compile_xpath", "install", "installed"]
 
 _MEMO_LIMIT = 4096
+_MEMO_MAX_CHARS = 256  # a longer value is searched, not kept: hostile pages send megabytes
 
 
 class _Memo(dict[str, bool]):
     """A pattern's answers by string: class and id values repeat across a page and a site.
 
     Looked up with ``memo[s]`` in C; only a string not seen yet costs a call.
-    Cleared when full (4,096 strings, a few hundred KB; a page has a few hundred
-    distinct values), so a long-lived worker's memory stays bounded.
+    Cleared when full (4,096 strings of at most 256 characters; a page has a few
+    hundred distinct values), so a long-lived worker's memory stays bounded.
     """
 
     def __init__(self, search: Callable[[str], Any]) -> None:
@@ -76,6 +77,8 @@ class _Memo(dict[str, bool]):
 
     def __missing__(self, key: str) -> bool:
         found = self.search(key) is not None
+        if len(key) > _MEMO_MAX_CHARS:
+            return found
         if len(self) >= _MEMO_LIMIT:
             self.clear()
         self[key] = found
@@ -313,11 +316,6 @@ def _plan(parts: list[Part]) -> _Plan:
     return _Plan(parts[0].absolute, walk, compiled, generated[0][1] if single else None)
 
 
-def _preceded(el: Any, pred: Predicate) -> bool:
-    """Whether an earlier sibling element also matches (``step[...][1]`` keeps the first)."""
-    return any(isinstance(s.tag, str) and pred(s) for s in el.itersiblings(preceding=True))
-
-
 def _run(plan: _Plan, ctx: Any) -> list[Any]:
     walk: Iterator[Any] = (
         ctx.iter(*plan.walk_tags) if plan.absolute else ctx.iterdescendants(*plan.walk_tags)
@@ -327,13 +325,20 @@ def _run(plan: _Plan, ctx: Any) -> list[Any]:
     out: list[Any] = []
     done = [False] * len(plan.parts)
     only_firsts = all(mode == "first" for _, mode in plan.parts)
+    # step[...][1] keeps the first match among each parent's children: the walk is in
+    # document order, so that is the first match seen under that parent (a set
+    # lookup, no second look at the preceding siblings).
+    parents: list[set[Any]] = [set() for _ in plan.parts]
     for el in walk:
         hit = False
         for i, (pred, mode) in enumerate(plan.parts):
             if done[i] or not pred(el):
                 continue
-            if mode == "first_sibling" and _preceded(el, pred):
-                continue
+            if mode == "first_sibling":
+                parent = el.getparent()
+                if parent in parents[i]:
+                    continue
+                parents[i].add(parent)
             hit = True
             done[i] = mode == "first"
         if hit:

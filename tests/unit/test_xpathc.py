@@ -310,3 +310,23 @@ def test_the_patterns_are_the_ones_checked_here() -> None:
 
 
 EXPECTED_DIGEST = "7f67313f2108935f"
+
+
+def test_first_match_per_parent_among_many_siblings_and_parents() -> None:
+    """``step[...][1]``: the first match under each parent, however far apart they are."""
+    block = '<div class="other">x</div>' * 50 + '<div class="post">y</div>' * 3
+    sections = "".join(f"<section>{block * (i + 1)}</section>" for i in range(30))
+    tree = parse_html(f"<html><body>{sections}<p class='post'>z</p></body></html>")
+    assert_same(".//*[self::div or self::p][@class='post'][1]", tree)
+    assert_same(".//*[@class='post' or @class='other'][1]", tree)
+
+
+def test_long_attribute_values_are_matched_but_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = xpathc.compile_xpath(etree.XPath(".//*[re:test(@class, 'k$')]", namespaces=NS))
+    page = "".join(f'<p class="{"x" * 300}{i}k">{i}</p>' for i in range(10))
+    tree = parse_html(f"<html><body>{page}<p class='short k'>s</p></body></html>")
+    assert len(compiled(tree)) == 11
+    walker = compiled._plan.walker
+    assert walker is not None
+    (memo,) = [m for m in walker.__globals__.values() if isinstance(m, xpathc._Memo)]
+    assert list(memo) == ["short k"]
