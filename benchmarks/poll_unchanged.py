@@ -113,7 +113,7 @@ def main() -> None:
             },
         )
         pipeline.prepare(settings)
-        targets = pipeline.due_feeds(settings, only=[f.url for f in settings.feeds])
+        urls = [f.url for f in settings.feeds]
         parsed = {"n": 0}
         real_parse = feeds_module.parse_feed
 
@@ -122,6 +122,9 @@ def main() -> None:
             return real_parse(*a, **k)  # type: ignore[arg-type]
 
         def poll_all() -> tuple[float, int, int]:
+            # Planned afresh, as every run plans its own: a target carries the poll
+            # state (validators, body hash) read at planning time.
+            targets = pipeline.due_feeds(settings, only=urls)
             parsed["n"] = 0
             before = state["requests"].value
             start = time.perf_counter()
