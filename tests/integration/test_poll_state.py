@@ -68,15 +68,24 @@ def statements_during(settings: Settings, work: object) -> list[str]:
     return seen
 
 
-def test_a_planned_feed_polls_with_its_state_and_reads_nothing_more(
+@pytest.fixture
+def polled(
     httpserver: HTTPServer, feed: list[str | None], db_url: str, tmp_path: Path
-) -> None:
+) -> Iterator[tuple[Settings, pipeline.FeedTarget]]:
+    """The feed planned and polled once (its 2 entries queued), and the target it had."""
     settings = settings_for(tmp_path, httpserver.url_for("/feed.xml"), db_url)
     pipeline.prepare(settings)
     [first] = pipeline.due_feeds(settings)
     assert first.state is not None and first.state.etag is None
     assert len(pipeline.poll_feed(settings, first).new_entries) == 2
+    yield settings, first
+    pipeline.close_resources()
 
+
+def test_a_planned_feed_polls_with_its_state_and_reads_nothing_more(
+    httpserver: HTTPServer, feed: list[str | None], polled: tuple[Settings, pipeline.FeedTarget]
+) -> None:
+    settings, _ = polled
     [again] = pipeline.due_feeds(settings, only=[httpserver.url_for("/feed.xml")])
     assert again.state is not None and again.state.etag == ETAG
     results = []
@@ -88,16 +97,12 @@ def test_a_planned_feed_polls_with_its_state_and_reads_nothing_more(
     # the row once (to update it), the update: no read of the state before the request
     assert statements.count("SELECT") == 1
     assert statements.count("UPDATE") == 1
-    pipeline.close_resources()
 
 
 def test_a_target_without_state_reads_it_and_a_stale_one_still_files_each_entry_once(
-    httpserver: HTTPServer, feed: list[str | None], db_url: str, tmp_path: Path
+    feed: list[str | None], polled: tuple[Settings, pipeline.FeedTarget]
 ) -> None:
-    settings = settings_for(tmp_path, httpserver.url_for("/feed.xml"), db_url)
-    pipeline.prepare(settings)
-    [planned] = pipeline.due_feeds(settings)
-    assert len(pipeline.poll_feed(settings, planned).new_entries) == 2
+    settings, planned = polled
 
     by_hand = pipeline.FeedTarget(id=planned.id, url=planned.url, name=planned.name)
     assert pipeline.poll_feed(settings, by_hand).outcome == "not_modified"
@@ -107,4 +112,3 @@ def test_a_target_without_state_reads_it_and_a_stale_one_still_files_each_entry_
     assert feed[-1] is None
     assert stale.outcome == "ok"
     assert stale.new_entries == ()  # both already queued by the first poll
-    pipeline.close_resources()
