@@ -33,6 +33,7 @@ called where pages are extracted, never by importing this module.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -58,6 +59,8 @@ from monitor.xpathsyntax import (
 )
 
 __all__ = ["CompiledXPath", "Unsupported", "compile_xpath", "install", "installed"]
+
+LOGGER = logging.getLogger(__name__)
 
 _MEMO_LIMIT = 4096
 _MEMO_MAX_CHARS = 256  # a longer value is searched, not kept: hostile pages send megabytes
@@ -365,7 +368,11 @@ class CompiledXPath:
             ctx.getparent() is not None or ctx.getroottree().getroot() is not ctx
         ):
             return self.xpath(ctx)
-        return _run(self._plan, ctx)
+        try:
+            return _run(self._plan, ctx)
+        except Exception as exc:  # a bug here must cost speed on that page, never its article
+            LOGGER.warning("compiled XPath failed, lxml answers: %s: %s", type(exc).__name__, exc)
+            return self.xpath(ctx)
 
     def __repr__(self) -> str:
         return f"CompiledXPath({self.path.strip()!r})"

@@ -56,10 +56,15 @@ def _read(path: Path) -> bytes:
 
 
 @pytest.fixture
-def shadows() -> Iterator[tuple[list[Shadow], list[str]]]:
-    """Every compiled expression in trafilatura's lists shadowed, for one test."""
+def shadows(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[Shadow], list[str]]]:
+    """Every compiled expression in trafilatura's lists shadowed, for one test.
+
+    A compiled form that raised would quietly let lxml answer: that counts as a
+    difference too (whatever the logging configuration).
+    """
     xpathc.install()
     log: list[str] = []
+    monkeypatch.setattr(xpathc.LOGGER, "warning", lambda *args: log.append(str(args)))
     swapped: list[tuple[list[Any], int, Shadow]] = []
     for name, value in vars(xpaths).items():
         if isinstance(value, list):

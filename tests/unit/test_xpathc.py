@@ -331,3 +331,17 @@ def test_long_attribute_values_are_matched_but_not_kept() -> None:
     assert len(compiled(tree)) == 11
     (memo,) = memos_of(compiled)
     assert list(memo) == ["short k"]
+
+
+def test_a_failure_of_the_compiled_form_falls_back_to_lxml(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    compiled = xpathc.compile_xpath(etree.XPath(".//p[@class='post']"))
+
+    def broken(plan: object, ctx: object) -> list[object]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(xpathc, "_run", broken)
+    tree = parse_html(PAGE)
+    assert compiled(tree) == tree.xpath(".//p[@class='post']")
+    assert "compiled XPath failed" in caplog.text
