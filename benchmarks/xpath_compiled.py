@@ -80,19 +80,23 @@ def timed(work: Callable[[], Any]) -> tuple[float, Any]:
     return time.process_time() - start, result
 
 
+def corpus_page(name: str, body: bytes) -> Page:
+    """A corpus file as a fetched page, with a fixed fetch time (articles compare equal)."""
+    return Page(
+        url=f"https://corpus.example/{name}",
+        final_url=f"https://corpus.example/{name}",
+        status_code=200,
+        body=body,
+        content_type="text/html",
+        fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
 def extract_all(pages: list[tuple[str, bytes]]) -> list[str]:
     out = []
     for name, body in pages:
-        page = Page(
-            url=f"https://corpus.example/{name}",
-            final_url=f"https://corpus.example/{name}",
-            status_code=200,
-            body=body,
-            content_type="text/html",
-            fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
-        )
         try:
-            out.append(repr(extract_article(page)))
+            out.append(repr(extract_article(corpus_page(name, body))))
         except ExtractionRejected as exc:
             out.append(f"rejected: {exc.reason}")
     return out

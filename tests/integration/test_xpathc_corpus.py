@@ -11,19 +11,16 @@ extraction does not call with newsmon's settings (comments, titles).
 from __future__ import annotations
 
 import contextlib
-import gzip
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from trafilatura import xpaths
 
+from benchmarks.xpath_compiled import corpus_page, load
 from monitor import xpathc
 from monitor.extract import ExtractionRejected, extract_article, parse_html
-from monitor.records import Page
 from tests.corpus import require_corpus
 
 
@@ -44,15 +41,7 @@ class Shadow:
 
 
 def corpus_pages() -> list[tuple[str, bytes]]:
-    root = require_corpus("article-extraction-benchmark", "trafilatura-eval")
-    files = sorted((root / "article-extraction-benchmark" / "html").glob("*.html.gz"))
-    files += sorted((root / "trafilatura-eval" / "html").glob("*.html"))
-    return [(f.name, _read(f)) for f in files]
-
-
-def _read(path: Path) -> bytes:
-    raw = path.read_bytes()
-    return gzip.decompress(raw) if path.suffix == ".gz" else raw
+    return load(require_corpus("article-extraction-benchmark", "trafilatura-eval"), True)
 
 
 @pytest.fixture
@@ -89,17 +78,9 @@ def test_extraction_asks_the_compiled_forms_what_lxml_answers(
     logging.disable(logging.CRITICAL)
     try:
         for name, body in pages:
-            page = Page(
-                url=f"https://corpus.example/{name}",
-                final_url=f"https://corpus.example/{name}",
-                status_code=200,
-                body=body,
-                content_type="text/html",
-                fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
-            )
             before = len(log)
             with contextlib.suppress(ExtractionRejected):
-                extract_article(page)
+                extract_article(corpus_page(name, body))
             assert len(log) == before, f"{name}: {log[before:]}"
     finally:
         logging.disable(logging.NOTSET)
