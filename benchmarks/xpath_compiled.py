@@ -31,7 +31,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trafilatura import xpaths  # noqa: E402
 
 from monitor import xpathc  # noqa: E402
 from monitor.extract import ExtractionRejected, extract_article, parse_html  # noqa: E402
@@ -49,24 +48,20 @@ def load(corpus: Path, everything: bool) -> list[tuple[str, bytes]]:
     return pages
 
 
-def expressions() -> list[tuple[str, xpathc.CompiledXPath]]:
-    found = []
-    for name, value in sorted(vars(xpaths).items()):
-        for i, item in enumerate(value if isinstance(value, list) else []):
-            if isinstance(item, xpathc.CompiledXPath):
-                found.append((f"{name}[{i}]", item))
-    return found
+def compiled_expressions() -> list[tuple[str, xpathc.CompiledXPath]]:
+    return [
+        (f"{name}[{i}]", value[i])
+        for name, i, value in xpathc.expressions()
+        if isinstance(value[i], xpathc.CompiledXPath)
+    ]
 
 
 @contextmanager
 def lxml_expressions() -> Iterator[None]:
     """trafilatura's lists as shipped (lxml's XPath) for the time of the block."""
-    swapped = []
-    for value in vars(xpaths).values():
-        for i, item in enumerate(value if isinstance(value, list) else []):
-            if isinstance(item, xpathc.CompiledXPath):
-                swapped.append((value, i, item))
-                value[i] = item.xpath
+    swapped = [(value, i, value[i]) for _, i, value in xpathc.expressions()]
+    for value, i, item in swapped:
+        value[i] = xpathc.lxml_form(item)
     try:
         yield
     finally:
@@ -111,8 +106,8 @@ def main() -> None:
     logging.disable(logging.CRITICAL)
     pages = load(args.corpus, args.all)
     counts = xpathc.install()
-    compiled = expressions()
-    total = sum(len(v) for v in vars(xpaths).values() if isinstance(v, list) and v)
+    compiled = compiled_expressions()
+    total = len(list(xpathc.expressions()))
     lists = ", ".join(f"{name} {n}" for name, n in counts.items())
     print(f"pages: {len(pages)}; expressions compiled: {len(compiled)} of {total} ({lists})")
 

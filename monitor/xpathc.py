@@ -58,7 +58,15 @@ from monitor.xpathsyntax import (
     parse,
 )
 
-__all__ = ["CompiledXPath", "Unsupported", "compile_xpath", "install", "installed"]
+__all__ = [
+    "CompiledXPath",
+    "Unsupported",
+    "compile_xpath",
+    "expressions",
+    "install",
+    "installed",
+    "lxml_form",
+]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -389,6 +397,27 @@ _install_lock = threading.Lock()
 _installed: dict[str, int] | None = None
 
 
+_EXPRESSION = (etree.XPath, CompiledXPath)
+
+
+def expressions() -> Iterator[tuple[str, int, list[Any]]]:
+    """Every place in trafilatura's expression lists: (list name, index, the list).
+
+    The item there is lxml's XPath or its compiled form, whether installed or not.
+    """
+    from trafilatura import xpaths
+
+    for name, value in sorted(vars(xpaths).items()):
+        if isinstance(value, list) and value and all(isinstance(x, _EXPRESSION) for x in value):
+            for i in range(len(value)):
+                yield name, i, value
+
+
+def lxml_form(expression: etree.XPath | CompiledXPath) -> etree.XPath:
+    """The lxml XPath of an expression, compiled or not."""
+    return expression.xpath if isinstance(expression, CompiledXPath) else expression
+
+
 def install() -> dict[str, int]:
     """Swap compiled forms into trafilatura's expression lists, once per process.
 
@@ -398,29 +427,16 @@ def install() -> dict[str, int]:
     global _installed
     with _install_lock:
         if _installed is None:
-            from trafilatura import xpaths
-
             counts: dict[str, int] = {}
-            for name, value in vars(xpaths).items():
-                if (
-                    isinstance(value, list)
-                    and value
-                    and all(isinstance(x, etree.XPath) for x in value)
-                ):
-                    counts[name] = _swap(value)
+            for name, i, value in expressions():
+                counts.setdefault(name, 0)
+                try:
+                    value[i] = compile_xpath(lxml_form(value[i]))
+                except Unsupported:
+                    continue
+                counts[name] += 1
             _installed = counts
         return dict(_installed)
-
-
-def _swap(expressions: list[Any]) -> int:
-    count = 0
-    for i, expression in enumerate(expressions):
-        try:
-            expressions[i] = compile_xpath(expression)
-        except Unsupported:
-            continue
-        count += 1
-    return count
 
 
 def installed() -> bool:

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from trafilatura import xpaths
 
 from benchmarks.xpath_compiled import corpus_page, load
 from monitor import xpathc
@@ -54,12 +53,11 @@ def shadows(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[Shadow], lis
     xpathc.install()
     log: list[str] = []
     monkeypatch.setattr(xpathc.LOGGER, "warning", lambda *args: log.append(str(args)))
-    swapped: list[tuple[list[Any], int, Shadow]] = []
-    for name, value in vars(xpaths).items():
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, xpathc.CompiledXPath):
-                    swapped.append((value, i, Shadow(f"{name}[{i}]", item, log)))
+    swapped = [
+        (value, i, Shadow(f"{name}[{i}]", value[i], log))
+        for name, i, value in xpathc.expressions()
+        if isinstance(value[i], xpathc.CompiledXPath)
+    ]
     for value, i, shadow in swapped:
         value[i] = shadow
     try:
@@ -92,14 +90,11 @@ def test_extraction_asks_the_compiled_forms_what_lxml_answers(
 def test_every_compiled_expression_on_a_sample_of_raw_corpus_pages() -> None:
     pages = corpus_pages()[::12]
     compiled = []
-    for name, value in sorted(vars(xpaths).items()):
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                original = item.xpath if isinstance(item, xpathc.CompiledXPath) else item
-                try:
-                    compiled.append((f"{name}[{i}]", xpathc.compile_xpath(original)))
-                except xpathc.Unsupported:
-                    continue
+    for name, i, value in xpathc.expressions():
+        try:
+            compiled.append((f"{name}[{i}]", xpathc.compile_xpath(xpathc.lxml_form(value[i]))))
+        except xpathc.Unsupported:
+            continue
     for page_name, body in pages:
         tree = parse_html(body.decode("utf-8", "replace"))
         for label, expression in compiled:

@@ -27,15 +27,7 @@ NS = {"re": "http://exslt.org/regular-expressions"}
 
 def trafilatura_expressions() -> list[tuple[str, etree.XPath]]:
     """Every expression of trafilatura's lists, as lxml XPath (installed or not)."""
-    found = []
-    for name, value in sorted(vars(xpaths).items()):
-        if not (isinstance(value, list) and value):
-            continue
-        for i, item in enumerate(value):
-            original = item.xpath if isinstance(item, xpathc.CompiledXPath) else item
-            if isinstance(original, etree.XPath):
-                found.append((f"{name}[{i}]", original))
-    return found
+    return [(f"{n}[{i}]", xpathc.lxml_form(v[i])) for n, i, v in xpathc.expressions()]
 
 
 EXPRESSIONS = trafilatura_expressions()
@@ -289,11 +281,11 @@ def test_the_pattern_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_install_swaps_trafilaturas_lists_in_place_once() -> None:
-    before = {name: id(value) for name, value in vars(xpaths).items() if isinstance(value, list)}
+    before = {name: id(value) for name, _, value in xpathc.expressions()}
     counts = xpathc.install()
     assert xpathc.installed()
     assert counts == xpathc.install()
-    after = {name: id(value) for name, value in vars(xpaths).items() if isinstance(value, list)}
+    after = {name: id(value) for name, _, value in xpathc.expressions()}
     assert before == after  # the same list objects, which trafilatura's modules imported
     from trafilatura import main_extractor
 
