@@ -252,8 +252,12 @@ def _has_desc(el: Any, name: str) -> bool:
     return next(el.iterdescendants(name), None) is not None
 
 
-_HELPERS = {"_first": _first, "_child_eq": _child_eq, "_has_child": _has_child}
-_HELPERS["_has_desc"] = _has_desc
+_HELPERS = {
+    "_first": _first,
+    "_child_eq": _child_eq,
+    "_has_child": _has_child,
+    "_has_desc": _has_desc,
+}
 
 
 def _tag_filter(part: Part) -> Part:
