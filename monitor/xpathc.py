@@ -22,9 +22,12 @@ What: a compiler for the small XPath subset those expressions use, nothing more:
 
 An expression with anything else keeps its lxml ``XPath``, and so does a call
 the compiled form cannot answer for (a context that is not an element, ``//``
-from an element that is not its document's root, XPath variables). The same
-nodes in the same order, checked by ``tests/unit/test_xpathc.py`` against lxml
-on every corpus page and on pages built to hit each construct.
+from an element that is not its document's root, XPath variables, or an
+exception in the compiled form). The same nodes in the same order: checked
+against lxml by ``tests/unit/test_xpathc.py`` on pages built to hit each
+construct, random pages and the fixture pages, and by
+``tests/integration/test_xpathc_corpus.py`` on every call made while
+extracting the 384 corpus pages.
 
 :func:`install` swaps the compiled forms into trafilatura's lists in place (its
 modules import the lists themselves, so the swap reaches every user); it is
